@@ -1,0 +1,364 @@
+package router
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gateway-dev/gateway/internal/peer"
+	"github.com/gateway-dev/gateway/wamp"
+)
+
+// subscription is a (topic pattern, match policy) with its subscribed sessions. Its ID is shared by all
+// subscribers, so an EVENT for it is encoded once per serializer.
+type subscription struct {
+	id      wamp.ID
+	topic   wamp.URI
+	match   string
+	created time.Time
+	subs    []*Session       // subscribers, in no particular order
+	pos     map[*Session]int // index of each subscriber in subs
+}
+
+func (sub *subscription) add(s *Session) bool {
+	if _, ok := sub.pos[s]; ok {
+		return false
+	}
+	sub.pos[s] = len(sub.subs)
+	sub.subs = append(sub.subs, s)
+	return true
+}
+
+func (sub *subscription) remove(s *Session) {
+	i, ok := sub.pos[s]
+	if !ok {
+		return
+	}
+	last := len(sub.subs) - 1
+	sub.subs[i] = sub.subs[last]
+	sub.pos[sub.subs[i]] = i
+	sub.subs[last] = nil
+	sub.subs = sub.subs[:last]
+	delete(sub.pos, s)
+}
+
+func (sub *subscription) details() wamp.Dict {
+	return wamp.Dict{"id": sub.id, "created": sub.created.UTC().Format(time.RFC3339Nano), "uri": string(sub.topic), "match": sub.match}
+}
+
+// broker routes publications to subscriptions.
+type broker struct {
+	realm *Realm
+	mu    sync.RWMutex
+	index *patternIndex[*subscription]
+	byID  map[wamp.ID]*subscription
+}
+
+func newBroker(rl *Realm) *broker {
+	return &broker{realm: rl, index: newPatternIndex[*subscription](), byID: map[wamp.ID]*subscription{}}
+}
+
+// publication is one event to deliver.
+type publication struct {
+	id        wamp.ID
+	topic     wamp.URI
+	publisher *Session // nil for the router's own (meta) events
+	excludeMe bool
+	args      wamp.List
+	kwargs    wamp.Dict
+	details   wamp.Dict // publisher disclosure and passthru keys; nil when none
+	filter    *deliveryFilter
+}
+
+// deliveryFilter holds the subscriber black- and whitelists of a PUBLISH.
+type deliveryFilter struct {
+	exclude, eligible                 map[wamp.ID]struct{}
+	excludeAuthID, eligibleAuthID     map[string]struct{}
+	excludeAuthRole, eligibleAuthRole map[string]struct{}
+}
+
+func (f *deliveryFilter) allows(s *Session) bool {
+	if f.eligible != nil {
+		if _, ok := f.eligible[s.id]; !ok {
+			return false
+		}
+	}
+	if f.eligibleAuthID != nil {
+		if _, ok := f.eligibleAuthID[s.authid]; !ok {
+			return false
+		}
+	}
+	if f.eligibleAuthRole != nil {
+		if _, ok := f.eligibleAuthRole[s.authrole]; !ok {
+			return false
+		}
+	}
+	if _, ok := f.exclude[s.id]; ok {
+		return false
+	}
+	if _, ok := f.excludeAuthID[s.authid]; ok {
+		return false
+	}
+	if _, ok := f.excludeAuthRole[s.authrole]; ok {
+		return false
+	}
+	return true
+}
+
+func parseDeliveryFilter(o wamp.Dict) (*deliveryFilter, error) {
+	var f deliveryFilter
+	var err error
+	any := false
+	ids := []struct {
+		key string
+		dst *map[wamp.ID]struct{}
+	}{{"exclude", &f.exclude}, {"eligible", &f.eligible}}
+	for _, x := range ids {
+		if *x.dst, err = optIDSet(o, x.key); err != nil {
+			return nil, err
+		}
+		any = any || *x.dst != nil
+	}
+	strs := []struct {
+		key string
+		dst *map[string]struct{}
+	}{
+		{"exclude_authid", &f.excludeAuthID}, {"eligible_authid", &f.eligibleAuthID},
+		{"exclude_authrole", &f.excludeAuthRole}, {"eligible_authrole", &f.eligibleAuthRole},
+	}
+	for _, x := range strs {
+		if *x.dst, err = optStringSet(o, x.key); err != nil {
+			return nil, err
+		}
+		any = any || *x.dst != nil
+	}
+	if !any {
+		return nil, nil
+	}
+	return &f, nil
+}
+
+// publish handles PUBLISH.
+func (b *broker) publish(s *Session, m *wamp.Publish) {
+	rl := b.realm
+	if !rl.uri.valid(m.Topic, false, false) {
+		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(m.Topic)+"\"")
+		return
+	}
+	if reserved(m.Topic) {
+		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidURI, "topic \""+string(m.Topic)+"\" is in a namespace reserved for the router")
+		return
+	}
+	p, ack, err := b.parsePublish(s, m)
+	if err != nil {
+		var oe *optionError
+		uri := wamp.ErrInvalidArgument
+		if errors.As(err, &oe) && oe == errDiscloseDisallowed {
+			uri = wamp.ErrOptionDisallowedDisclose
+		}
+		s.sendError(wamp.PUBLISH, m.Request, uri, err.Error())
+		return
+	}
+	b.deliver(p)
+	if ack {
+		s.send(&wamp.Published{Request: m.Request, Publication: p.id})
+	}
+}
+
+var errDiscloseDisallowed = &optionError{msg: "this realm does not allow disclose_me"}
+
+func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, error) {
+	o := m.Options
+	ack, err := optBool(o, "acknowledge", false)
+	if err != nil {
+		return nil, false, err
+	}
+	excludeMe, err := optBool(o, "exclude_me", true)
+	if err != nil {
+		return nil, false, err
+	}
+	disclose, err := optBool(o, "disclose_me", false)
+	if err != nil {
+		return nil, false, err
+	}
+	cfg := b.realm.cfg
+	if disclose && !cfg.AllowDisclose {
+		return nil, false, errDiscloseDisallowed
+	}
+	filter, err := parseDeliveryFilter(o)
+	if err != nil {
+		return nil, false, err
+	}
+	var details wamp.Dict
+	if details, err = pptOptions(o, details); err != nil {
+		return nil, false, err
+	}
+	if disclose || cfg.AlwaysDisclosePublisher {
+		if details == nil {
+			details = wamp.Dict{}
+		}
+		details["publisher"] = s.id
+		details["publisher_authid"] = s.authid
+		details["publisher_authrole"] = s.authrole
+	}
+	return &publication{
+		id: randomID(), topic: m.Topic, publisher: s, excludeMe: excludeMe,
+		args: m.Args, kwargs: m.Kwargs, details: details, filter: filter,
+	}, ack, nil
+}
+
+// deliver sends p to every matching subscriber. Each subscription's EVENT is encoded at most once per
+// serializer; the encoded bytes are shared by all its subscribers' queues.
+func (b *broker) deliver(p *publication) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	b.index.each(p.topic, func(match string, sub *subscription) {
+		var enc [4][]byte
+		var ev *wamp.Event
+		for _, s := range sub.subs {
+			if s == p.publisher && p.excludeMe {
+				continue
+			}
+			if p.filter != nil && !p.filter.allows(s) {
+				continue
+			}
+			if ev == nil {
+				ev = &wamp.Event{Subscription: sub.id, Publication: p.id, Details: eventDetails(p, match), Args: p.args, Kwargs: p.kwargs}
+			}
+			buf := enc[s.serIdx]
+			if buf == nil {
+				var err error
+				if buf, err = s.ser.Encode(nil, ev); err != nil {
+					b.realm.router.log.Error("cannot encode EVENT", "topic", p.topic, "err", err)
+					return
+				}
+				enc[s.serIdx] = buf
+			}
+			if err := s.conn.Send(buf); err != nil && err == peer.ErrTooBig {
+				b.realm.router.log.Debug("EVENT larger than the subscriber accepts; not delivered", "session", s.id, "topic", p.topic)
+			}
+		}
+	})
+}
+
+// eventDetails builds EVENT.Details for a subscription with the given match policy.
+func eventDetails(p *publication, match string) wamp.Dict {
+	if match == matchExact {
+		if p.details == nil {
+			return wamp.Dict{}
+		}
+		return p.details
+	}
+	d := make(wamp.Dict, len(p.details)+1)
+	for k, v := range p.details {
+		d[k] = v
+	}
+	d["topic"] = string(p.topic)
+	return d
+}
+
+// publishMeta publishes a router-originated event (meta API) on topic.
+func (b *broker) publishMeta(topic wamp.URI, args wamp.List, kwargs wamp.Dict) {
+	b.deliver(&publication{id: randomID(), topic: topic, args: args, kwargs: kwargs})
+}
+
+// subscribe handles SUBSCRIBE.
+func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
+	match, err := optString(m.Options, "match", matchExact)
+	if err == nil && match != matchExact && match != matchPrefix && match != matchWildcard {
+		err = &optionError{msg: "option \"match\" must be \"exact\", \"prefix\" or \"wildcard\", got \"" + match + "\""}
+	}
+	if err != nil {
+		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
+		return
+	}
+	if !b.realm.uri.validMatch(m.Topic, match) {
+		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(m.Topic)+"\" for match \""+match+"\"")
+		return
+	}
+	b.mu.Lock()
+	sub, ok := b.index.get(match, m.Topic)
+	created := false
+	if !ok {
+		sub = &subscription{id: b.newID(), topic: m.Topic, match: match, created: time.Now(), pos: map[*Session]int{}}
+		b.index.put(match, m.Topic, sub)
+		b.byID[sub.id] = sub
+		created = true
+	}
+	added := sub.add(s)
+	if added {
+		if s.subs == nil {
+			s.subs = map[wamp.ID]*subscription{}
+		}
+		s.subs[sub.id] = sub
+	}
+	// SUBSCRIBED is queued under the lock so that no EVENT for the subscription can overtake it.
+	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
+	b.mu.Unlock()
+	if created {
+		b.publishMeta(metaSubOnCreate, wamp.List{s.id, sub.details()}, nil)
+	}
+	if added {
+		b.publishMeta(metaSubOnSubscribe, wamp.List{s.id, sub.id}, nil)
+	}
+}
+
+// newID returns an unused subscription ID. Callers hold b.mu.
+func (b *broker) newID() wamp.ID {
+	for {
+		id := randomID()
+		if _, taken := b.byID[id]; !taken {
+			return id
+		}
+	}
+}
+
+// unsubscribe handles UNSUBSCRIBE.
+func (b *broker) unsubscribe(s *Session, m *wamp.Unsubscribe) {
+	b.mu.Lock()
+	sub := s.subs[m.Subscription]
+	if sub == nil {
+		b.mu.Unlock()
+		s.sendError(wamp.UNSUBSCRIBE, m.Request, wamp.ErrNoSuchSubscription, "no subscription with that ID in this session")
+		return
+	}
+	deleted := b.removeLocked(s, sub)
+	s.send(&wamp.Unsubscribed{Request: m.Request})
+	b.mu.Unlock()
+	b.publishMeta(metaSubOnUnsubscribe, wamp.List{s.id, sub.id}, nil)
+	if deleted {
+		b.publishMeta(metaSubOnDelete, wamp.List{s.id, sub.id}, nil)
+	}
+}
+
+// removeLocked removes s from sub and deletes sub when it has no subscribers left.
+func (b *broker) removeLocked(s *Session, sub *subscription) (deleted bool) {
+	sub.remove(s)
+	delete(s.subs, sub.id)
+	if len(sub.subs) == 0 {
+		b.index.del(sub.match, sub.topic)
+		delete(b.byID, sub.id)
+		return true
+	}
+	return false
+}
+
+// detach removes all of s's subscriptions.
+func (b *broker) detach(s *Session) {
+	type change struct {
+		id      wamp.ID
+		deleted bool
+	}
+	b.mu.Lock()
+	changes := make([]change, 0, len(s.subs))
+	for _, sub := range s.subs {
+		changes = append(changes, change{sub.id, b.removeLocked(s, sub)})
+	}
+	b.mu.Unlock()
+	for _, c := range changes {
+		b.publishMeta(metaSubOnUnsubscribe, wamp.List{s.id, c.id}, nil)
+		if c.deleted {
+			b.publishMeta(metaSubOnDelete, wamp.List{s.id, c.id}, nil)
+		}
+	}
+}

@@ -1,0 +1,464 @@
+package router
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gateway-dev/gateway/wamp"
+)
+
+// Meta API topics (published by the router).
+const (
+	metaSessionOnJoin    wamp.URI = "wamp.session.on_join"
+	metaSessionOnLeave   wamp.URI = "wamp.session.on_leave"
+	metaSubOnCreate      wamp.URI = "wamp.subscription.on_create"
+	metaSubOnSubscribe   wamp.URI = "wamp.subscription.on_subscribe"
+	metaSubOnUnsubscribe wamp.URI = "wamp.subscription.on_unsubscribe"
+	metaSubOnDelete      wamp.URI = "wamp.subscription.on_delete"
+	metaRegOnCreate      wamp.URI = "wamp.registration.on_create"
+	metaRegOnRegister    wamp.URI = "wamp.registration.on_register"
+	metaRegOnUnregister  wamp.URI = "wamp.registration.on_unregister"
+	metaRegOnDelete      wamp.URI = "wamp.registration.on_delete"
+)
+
+// metaResult is what a meta procedure returns: a result or an error.
+type metaResult struct {
+	args   wamp.List
+	kwargs wamp.Dict
+	err    wamp.URI
+	msg    string
+}
+
+func ok(args ...any) metaResult { return metaResult{args: args} }
+
+func fail(uri wamp.URI, format string, a ...any) metaResult {
+	return metaResult{err: uri, msg: fmt.Sprintf(format, a...)}
+}
+
+// metaProcedure implements one router-provided procedure.
+type metaProcedure func(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult
+
+func metaProcedures() map[wamp.URI]metaProcedure {
+	return map[wamp.URI]metaProcedure{
+		"wamp.session.count":            sessionCount,
+		"wamp.session.list":             sessionList,
+		"wamp.session.get":              sessionGet,
+		"wamp.session.kill":             sessionKill,
+		"wamp.session.kill_by_authid":   sessionKillByAuthID,
+		"wamp.session.kill_by_authrole": sessionKillByAuthRole,
+		"wamp.session.kill_all":         sessionKillAll,
+		"wamp.session.add_testament":    addTestament,
+		"wamp.session.flush_testaments": flushTestaments,
+
+		"wamp.subscription.list":              subscriptionList,
+		"wamp.subscription.lookup":            subscriptionLookup,
+		"wamp.subscription.match":             subscriptionMatch,
+		"wamp.subscription.get":               subscriptionGet,
+		"wamp.subscription.list_subscribers":  subscriptionListSubscribers,
+		"wamp.subscription.count_subscribers": subscriptionCountSubscribers,
+
+		"wamp.registration.list":          registrationList,
+		"wamp.registration.lookup":        registrationLookup,
+		"wamp.registration.match":         registrationMatch,
+		"wamp.registration.get":           registrationGet,
+		"wamp.registration.list_callees":  registrationListCallees,
+		"wamp.registration.count_callees": registrationCountCallees,
+	}
+}
+
+// callMeta runs a meta procedure and answers the caller.
+func (d *dealer) callMeta(s *Session, m *wamp.Call, proc metaProcedure) {
+	res := proc(d.realm, s, m.Args, m.Kwargs)
+	if res.err != "" {
+		e := &wamp.Error{RequestType: wamp.CALL, Request: m.Request, Details: wamp.Dict{}, Error: res.err}
+		if res.msg != "" {
+			e.Args = wamp.List{res.msg}
+		}
+		s.send(e)
+		return
+	}
+	s.send(&wamp.Result{Request: m.Request, Details: wamp.Dict{}, Args: res.args, Kwargs: res.kwargs})
+}
+
+// argument helpers
+
+func argID(args wamp.List, i int, name string) (wamp.ID, *metaResult) {
+	if i >= len(args) {
+		r := fail(wamp.ErrInvalidArgument, "missing argument %d (%s)", i+1, name)
+		return 0, &r
+	}
+	id, ok := asID(args[i])
+	if !ok {
+		r := fail(wamp.ErrInvalidArgument, "argument %d (%s) must be an ID", i+1, name)
+		return 0, &r
+	}
+	return id, nil
+}
+
+func argString(args wamp.List, i int, name string) (string, *metaResult) {
+	if i >= len(args) {
+		r := fail(wamp.ErrInvalidArgument, "missing argument %d (%s)", i+1, name)
+		return "", &r
+	}
+	s, ok := args[i].(string)
+	if !ok {
+		r := fail(wamp.ErrInvalidArgument, "argument %d (%s) must be a string", i+1, name)
+		return "", &r
+	}
+	return s, nil
+}
+
+// roleFilter reads the optional filter_authroles argument.
+func roleFilter(args wamp.List) (func(*Session) bool, *metaResult) {
+	if len(args) == 0 || args[0] == nil {
+		return nil, nil
+	}
+	roles, ok := stringList(args[0])
+	if !ok {
+		r := fail(wamp.ErrInvalidArgument, "filter_authroles must be a list of strings")
+		return nil, &r
+	}
+	return func(s *Session) bool { return contains(roles, s.authrole) }, nil
+}
+
+// session meta procedures
+
+func sessionCount(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	keep, bad := roleFilter(args)
+	if bad != nil {
+		return *bad
+	}
+	return ok(int64(len(rl.snapshot(keep))))
+}
+
+func sessionList(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	keep, bad := roleFilter(args)
+	if bad != nil {
+		return *bad
+	}
+	ss := rl.snapshot(keep)
+	ids := make([]any, len(ss))
+	for i, s := range ss {
+		ids[i] = s.id
+	}
+	return ok(ids)
+}
+
+func sessionGet(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	id, bad := argID(args, 0, "session")
+	if bad != nil {
+		return *bad
+	}
+	s := rl.session(id)
+	if s == nil {
+		return fail(wamp.ErrNoSuchSession, "no session %d in this realm", id)
+	}
+	return ok(s.info())
+}
+
+// killReason reads the optional reason and message keyword arguments of the kill procedures.
+func killReason(rl *Realm, kwargs wamp.Dict) (wamp.URI, string, *metaResult) {
+	reason := wamp.ErrKilled
+	if v, present := kwargs["reason"]; present && v != nil {
+		s, isStr := v.(string)
+		if !isStr || !rl.uri.valid(wamp.URI(s), false, false) {
+			r := fail(wamp.ErrInvalidURI, "reason must be a valid, non-empty URI")
+			return "", "", &r
+		}
+		reason = wamp.URI(s)
+	}
+	msg := ""
+	if v, present := kwargs["message"]; present && v != nil {
+		s, isStr := v.(string)
+		if !isStr {
+			r := fail(wamp.ErrInvalidArgument, "message must be a string")
+			return "", "", &r
+		}
+		msg = s
+	}
+	return reason, msg, nil
+}
+
+func sessionKill(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult {
+	id, bad := argID(args, 0, "session")
+	if bad != nil {
+		return *bad
+	}
+	reason, msg, bad := killReason(rl, kwargs)
+	if bad != nil {
+		return *bad
+	}
+	s := rl.session(id)
+	if s == nil || s == caller {
+		return fail(wamp.ErrNoSuchSession, "no other session %d in this realm", id)
+	}
+	s.goodbye(reason, msg)
+	return ok()
+}
+
+func killMatching(rl *Realm, caller *Session, kwargs wamp.Dict, keep func(*Session) bool) ([]*Session, *metaResult) {
+	reason, msg, bad := killReason(rl, kwargs)
+	if bad != nil {
+		return nil, bad
+	}
+	victims := rl.snapshot(func(s *Session) bool { return s != caller && keep(s) })
+	for _, s := range victims {
+		s.goodbye(reason, msg)
+	}
+	return victims, nil
+}
+
+func sessionKillByAuthID(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult {
+	authid, bad := argString(args, 0, "authid")
+	if bad != nil {
+		return *bad
+	}
+	killed, bad := killMatching(rl, caller, kwargs, func(s *Session) bool { return s.authid == authid })
+	if bad != nil {
+		return *bad
+	}
+	ids := make([]any, len(killed))
+	for i, s := range killed {
+		ids[i] = s.id
+	}
+	return ok(ids)
+}
+
+func sessionKillByAuthRole(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult {
+	authrole, bad := argString(args, 0, "authrole")
+	if bad != nil {
+		return *bad
+	}
+	killed, bad := killMatching(rl, caller, kwargs, func(s *Session) bool { return s.authrole == authrole })
+	if bad != nil {
+		return *bad
+	}
+	return ok(int64(len(killed)))
+}
+
+func sessionKillAll(rl *Realm, caller *Session, _ wamp.List, kwargs wamp.Dict) metaResult {
+	killed, bad := killMatching(rl, caller, kwargs, func(*Session) bool { return true })
+	if bad != nil {
+		return *bad
+	}
+	return ok(int64(len(killed)))
+}
+
+// subscription meta procedures
+
+func matchOption(v any) (string, bool) {
+	if v == nil {
+		return matchExact, true
+	}
+	d, isDict := v.(map[string]any)
+	if !isDict {
+		return "", false
+	}
+	m, err := optString(d, "match", matchExact)
+	if err != nil || (m != matchExact && m != matchPrefix && m != matchWildcard) {
+		return "", false
+	}
+	return m, true
+}
+
+func idLists[T any](ix *patternIndex[T], id func(T) wamp.ID) wamp.Dict {
+	collect := func(t map[wamp.URI]T) []any {
+		out := make([]any, 0, len(t))
+		for _, v := range t {
+			out = append(out, id(v))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].(wamp.ID) < out[j].(wamp.ID) })
+		return out
+	}
+	return wamp.Dict{"exact": collect(ix.exact), "prefix": collect(ix.prefix), "wildcard": collect(ix.wildcard)}
+}
+
+func subscriptionList(rl *Realm, _ *Session, _ wamp.List, _ wamp.Dict) metaResult {
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return ok(idLists(b.index, func(s *subscription) wamp.ID { return s.id }))
+}
+
+func subscriptionLookup(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	topic, bad := argString(args, 0, "topic")
+	if bad != nil {
+		return *bad
+	}
+	var opt any
+	if len(args) > 1 {
+		opt = args[1]
+	}
+	match, valid := matchOption(opt)
+	if !valid {
+		return fail(wamp.ErrInvalidArgument, "options must be a dictionary with match exact, prefix or wildcard")
+	}
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if sub, found := b.index.get(match, wamp.URI(topic)); found {
+		return ok(sub.id)
+	}
+	return ok(nil)
+}
+
+func subscriptionMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	topic, bad := argString(args, 0, "topic")
+	if bad != nil {
+		return *bad
+	}
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var ids []any
+	b.index.each(wamp.URI(topic), func(_ string, sub *subscription) { ids = append(ids, sub.id) })
+	if len(ids) == 0 {
+		return ok(nil)
+	}
+	return ok(ids)
+}
+
+func (b *broker) byIDArg(args wamp.List) (*subscription, *metaResult) {
+	id, bad := argID(args, 0, "subscription")
+	if bad != nil {
+		return nil, bad
+	}
+	sub := b.byID[id]
+	if sub == nil {
+		r := fail(wamp.ErrNoSuchSubscription, "no subscription %d", id)
+		return nil, &r
+	}
+	return sub, nil
+}
+
+func subscriptionGet(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, bad := b.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	return ok(sub.details())
+}
+
+func subscriptionListSubscribers(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, bad := b.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	ids := make([]any, len(sub.subs))
+	for i, s := range sub.subs {
+		ids[i] = s.id
+	}
+	return ok(ids)
+}
+
+func subscriptionCountSubscribers(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	b := rl.broker
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, bad := b.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	return ok(int64(len(sub.subs)))
+}
+
+// registration meta procedures
+
+func registrationList(rl *Realm, _ *Session, _ wamp.List, _ wamp.Dict) metaResult {
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return ok(idLists(d.index, func(r *registration) wamp.ID { return r.id }))
+}
+
+func registrationLookup(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	proc, bad := argString(args, 0, "procedure")
+	if bad != nil {
+		return *bad
+	}
+	var opt any
+	if len(args) > 1 {
+		opt = args[1]
+	}
+	match, valid := matchOption(opt)
+	if !valid {
+		return fail(wamp.ErrInvalidArgument, "options must be a dictionary with match exact, prefix or wildcard")
+	}
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if reg, found := d.index.get(match, wamp.URI(proc)); found {
+		return ok(reg.id)
+	}
+	return ok(nil)
+}
+
+func registrationMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	proc, bad := argString(args, 0, "procedure")
+	if bad != nil {
+		return *bad
+	}
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if reg, _, found := d.index.best(wamp.URI(proc)); found {
+		return ok(reg.id)
+	}
+	return ok(nil)
+}
+
+func (d *dealer) byIDArg(args wamp.List) (*registration, *metaResult) {
+	id, bad := argID(args, 0, "registration")
+	if bad != nil {
+		return nil, bad
+	}
+	reg := d.byID[id]
+	if reg == nil {
+		r := fail(wamp.ErrNoSuchRegistration, "no registration %d", id)
+		return nil, &r
+	}
+	return reg, nil
+}
+
+func registrationGet(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reg, bad := d.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	return ok(reg.details())
+}
+
+func registrationListCallees(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reg, bad := d.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	ids := make([]any, len(reg.callees))
+	for i, s := range reg.callees {
+		ids[i] = s.id
+	}
+	return ok(ids)
+}
+
+func registrationCountCallees(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
+	d := rl.dealer
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reg, bad := d.byIDArg(args)
+	if bad != nil {
+		return *bad
+	}
+	return ok(int64(len(reg.callees)))
+}
