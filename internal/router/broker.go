@@ -149,6 +149,10 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidURI, "topic \""+string(m.Topic)+"\" is in a namespace reserved for the router")
 		return
 	}
+	if m.Options["ppt_scheme"] != nil && !s.features.publisherPassthru {
+		s.protocolViolation("PUBLISH in payload passthru mode, but the publisher did not announce payload_passthru_mode")
+		return
+	}
 	p, ack, err := b.parsePublish(s, m)
 	if err != nil {
 		var oe *optionError

@@ -305,3 +305,10 @@ func TestTooBigEventIsSkippedForThatSubscriber(t *testing.T) {
 		t.Fatal("subscriber with a small maximum was disconnected")
 	}
 }
+
+func TestPayloadPassthruNeedsAnnouncement(t *testing.T) {
+	r := newRouter(t)
+	plain := joinWith(t, r, codec.JSON, wamp.Dict{"roles": wamp.Dict{"publisher": wamp.Dict{}}})
+	plain.publish("ppt", wamp.Dict{"ppt_scheme": "mqtt"}, wamp.List{[]byte{1}}, nil)
+	plain.expectAbort(wamp.ErrProtocolViolation)
+}

@@ -270,6 +270,10 @@ func (d *dealer) call(s *Session, m *wamp.Call) {
 		s.protocolViolation("CALL with progress=true, but the caller did not announce progressive_call_invocations")
 		return
 	}
+	if opts.ppt != nil && !s.features.callerPassthru {
+		s.protocolViolation("CALL in payload passthru mode, but the caller did not announce payload_passthru_mode")
+		return
+	}
 	if opts.disclose && !d.realm.cfg.AllowDisclose {
 		s.sendError(wamp.CALL, m.Request, wamp.ErrOptionDisallowedDisclose, "this realm does not allow disclose_me")
 		return
@@ -302,6 +306,11 @@ func (d *dealer) call(s *Session, m *wamp.Call) {
 	if opts.progress && !(callee.features.calleeProgressiveInvocations && callee.features.calleeCanceling) {
 		d.mu.Unlock()
 		s.sendError(wamp.CALL, m.Request, wamp.ErrFeatureNotSupported, "the callee does not support progressive call invocations")
+		return
+	}
+	if opts.ppt != nil && !callee.features.calleePassthru {
+		d.mu.Unlock()
+		s.sendError(wamp.CALL, m.Request, wamp.ErrFeatureNotSupported, "the callee does not support payload passthru mode")
 		return
 	}
 	inv := &invocation{
@@ -385,10 +394,20 @@ func (d *dealer) yield(s *Session, m *wamp.Yield) {
 		s.protocolViolation("YIELD: " + err.Error())
 		return
 	}
+	if details != nil && !s.features.calleePassthru {
+		s.protocolViolation("YIELD in payload passthru mode, but the callee did not announce payload_passthru_mode")
+		return
+	}
 	d.mu.Lock()
 	inv := d.invs[invKey{s, m.Request}]
 	if inv == nil {
 		d.mu.Unlock() // canceled, timed out or unknown: ignored
+		return
+	}
+	if details != nil && !inv.caller.features.callerPassthru {
+		d.removeInvLocked(inv)
+		d.mu.Unlock()
+		inv.caller.sendError(wamp.CALL, inv.callRequest, wamp.ErrFeatureNotSupported, "the callee answered in payload passthru mode, which the caller did not announce")
 		return
 	}
 	if details == nil {

@@ -395,3 +395,23 @@ func TestTooBigResultBecomesError(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+func TestPayloadPassthruRPC(t *testing.T) {
+	r := newRouter(t)
+	callee, caller := join(t, r), join(t, r)
+	callee.register("e2e", nil)
+	req := caller.call("e2e", wamp.Dict{"ppt_scheme": "x_app", "ppt_cipher": "xsalsa20poly1305"}, wamp.List{[]byte("sealed")}, nil)
+	inv := recvAs[*wamp.Invocation](callee)
+	if inv.Details["ppt_scheme"] != "x_app" || inv.Details["ppt_cipher"] != "xsalsa20poly1305" || string(inv.Args[0].([]byte)) != "sealed" {
+		t.Fatalf("INVOCATION %+v", inv)
+	}
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{"ppt_scheme": "x_app"}, Args: wamp.List{[]byte("reply")}})
+	res := recvAs[*wamp.Result](caller)
+	if res.Request != req || res.Details["ppt_scheme"] != "x_app" {
+		t.Fatalf("RESULT %+v", res)
+	}
+
+	plainCallee := joinWith(t, r, codec.JSON, wamp.Dict{"roles": wamp.Dict{"callee": wamp.Dict{}}})
+	plainCallee.register("plain", nil)
+	caller.callError("plain", wamp.Dict{"ppt_scheme": "x_app"}, wamp.List{[]byte("x")}, wamp.ErrFeatureNotSupported)
+}

@@ -46,6 +46,9 @@ type clientFeatures struct {
 	calleeProgressiveResults     bool
 	calleeProgressiveInvocations bool
 	calleeCanceling              bool
+	publisherPassthru            bool // payload_passthru_mode announced per role
+	callerPassthru               bool
+	calleePassthru               bool
 }
 
 // parseRoles checks HELLO.Details.roles and extracts the features the router acts on.
@@ -80,5 +83,8 @@ func parseRoles(v any) (clientFeatures, bool) {
 	f.calleeProgressiveInvocations = has("callee", "progressive_call_invocations")
 	// The spec spells it call_canceling; some text and clients use call_cancelling.
 	f.calleeCanceling = has("callee", "call_canceling") || has("callee", "call_cancelling")
+	f.publisherPassthru = has("publisher", "payload_passthru_mode")
+	f.callerPassthru = has("caller", "payload_passthru_mode")
+	f.calleePassthru = has("callee", "payload_passthru_mode")
 	return f, true
 }

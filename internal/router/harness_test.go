@@ -120,11 +120,12 @@ func dial(t *testing.T, r *Router, ser codec.ID) *testClient {
 }
 
 var allClientRoles = wamp.Dict{
-	"publisher":  wamp.Dict{"features": wamp.Dict{"publisher_exclusion": true, "publisher_identification": true}},
+	"publisher":  wamp.Dict{"features": wamp.Dict{"publisher_exclusion": true, "publisher_identification": true, "payload_passthru_mode": true}},
 	"subscriber": wamp.Dict{"features": wamp.Dict{"pattern_based_subscription": true}},
-	"caller":     wamp.Dict{"features": wamp.Dict{"progressive_call_results": true, "progressive_call_invocations": true, "call_canceling": true, "call_timeout": true}},
+	"caller":     wamp.Dict{"features": wamp.Dict{"progressive_call_results": true, "progressive_call_invocations": true, "call_canceling": true, "call_timeout": true, "payload_passthru_mode": true}},
 	"callee": wamp.Dict{"features": wamp.Dict{"progressive_call_results": true, "progressive_call_invocations": true,
-		"call_canceling": true, "caller_identification": true, "shared_registration": true, "pattern_based_registration": true}},
+		"call_canceling": true, "caller_identification": true, "shared_registration": true, "pattern_based_registration": true,
+		"payload_passthru_mode": true}},
 }
 
 // join connects and opens a session on realm1 with all client features.

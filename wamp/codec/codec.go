@@ -6,6 +6,26 @@
 //
 // Decoded payload values are normalised across serializers: nil, bool, int64 (uint64 only for integers
 // above math.MaxInt64), float64, string, []byte, []any and map[string]any.
+//
+// Errors name the message type, the element and what is wrong, e.g. "json: invalid WAMP message:
+// PUBLISH: element 3 (Topic) must be a string, got 5". Integral floats are accepted as IDs (some peers
+// send them); UNSUBSCRIBED and UNREGISTERED may carry Request 0 when Details follow (a router
+// revocation). An empty Arguments list or ArgumentsKw dict decodes as nil, like an absent one; Details
+// and Options always decode as non-nil maps. Dict keys must be strings and unique, nesting is limited
+// to MaxDepth levels and lists and dicts to MaxContainerLen entries. Decoded values never alias the
+// input buffer.
+//
+// Encode appends to dst without allocating for the message envelope and returns dst unextended on
+// error. It writes nil Details and Options as {}, omits empty Arguments and ArgumentsKw as the spec
+// says (Arguments is sent, possibly as [], when ArgumentsKw is not empty), sends Details for
+// UNSUBSCRIBED and UNREGISTERED when set or when Request is 0, and refuses IDs outside [1, 2^53].
+// Payload values may be the normalised types, the other Go integer and float types, []string,
+// map[string]string, wamp.ID, wamp.URI and json.Number (fast path); named basic types, slices, arrays,
+// pointers and maps with string keys (by reflection); and anything else that encoding/json can marshal
+// (structs, other maps, types with their own JSON or text encoding), which goes through encoding/json
+// so that every serializer sends what a JSON peer would get ([]byte inside a struct becomes base64
+// text there). Channels, functions, complex numbers, cycles and nesting beyond MaxDepth make Encode
+// fail. Map key order is not fixed.
 package codec
 
 import (

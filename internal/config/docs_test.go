@@ -1,0 +1,131 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	examplePath = filepath.Join("..", "..", "docs", "examples", "gateway.toml")
+	docPath     = filepath.Join("..", "..", "docs", "CONFIG.md")
+)
+
+// The shipped example must load, and it shows the defaults plus a second, strict realm.
+func TestExampleLoads(t *testing.T) {
+	c, err := Load(examplePath)
+	if err != nil {
+		t.Fatalf("Load(%s):\n%v", examplePath, err)
+	}
+	want := Default()
+	want.Realms = append(want.Realms, Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true})
+	want.File = examplePath
+	c.lines = nil
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("example =\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+// Every setting must be documented in docs/CONFIG.md and shown in the example, so a new key
+// cannot be added without its documentation.
+func TestDocsCoverEveryKey(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := knownKeys(reflect.TypeFor[Config](), "")
+	if len(keys) < 20 {
+		t.Fatalf("knownKeys found only %d keys: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		section, name := splitLast(k)
+		header := "## `[" + section + "]`"
+		if section == "listeners" || section == "realms" {
+			header = "## `[[" + section + "]]`"
+		}
+		i := strings.Index(string(doc), header)
+		if i < 0 {
+			t.Errorf("%s: CONFIG.md has no section %s", k, header)
+			continue
+		}
+		body := string(doc[i+len(header):])
+		if j := strings.Index(body, "\n## "); j >= 0 {
+			body = body[:j]
+		}
+		if !strings.Contains(body, "| `"+name+"` |") {
+			t.Errorf("%s: not in the table of CONFIG.md section %s", k, header)
+		}
+		if !regexp.MustCompile(`(?m)^#? ?` + regexp.QuoteMeta(name) + ` = `).Match(example) {
+			t.Errorf("%s: not shown in %s", k, examplePath)
+		}
+	}
+}
+
+// The TOML example in CONFIG.md must be valid too (its TLS files do not exist, so only they may
+// be reported).
+func TestDocExampleParses(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Example\n.*?```toml\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("CONFIG.md has no ```toml block under ## Example")
+	}
+	_, err = Parse(filepath.Join(t.TempDir(), "gateway.toml"), m[1])
+	errs, ok := err.(*Errors)
+	if !ok {
+		t.Fatalf("Parse(doc example) = %v, want only TLS file errors", err)
+	}
+	for _, e := range errs.List {
+		if e.Key != "listeners[0].tls_cert" && e.Key != "listeners[0].tls_key" {
+			t.Errorf("doc example: unexpected problem %v", e)
+		}
+	}
+}
+
+// The defaults stated in CONFIG.md tables match Default().
+func TestDocDefaults(t *testing.T) {
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	want := map[string]string{
+		"shutdown_grace":    "`\"" + d.Server.ShutdownGrace.String() + "\"`",
+		"log_level":         "`\"info\"`",
+		"log_format":        "`\"" + d.Server.LogFormat + "\"`",
+		"websocket_path":    "`\"" + DefaultWebSocketPath + "\"`",
+		"max_message_size":  "`\"" + formatSize(d.Limits.MaxMessageSize) + "\"`",
+		"handshake_timeout": "`\"" + d.Limits.HandshakeTimeout.String() + "\"`",
+		"hello_timeout":     "`\"" + d.Limits.HelloTimeout.String() + "\"`",
+		"ping_interval":     "`\"" + d.Limits.PingInterval.String() + "\"`",
+		"ping_timeout":      "`\"" + d.Limits.PingTimeout.String() + "\"`",
+		"write_timeout":     "`\"" + d.Limits.WriteTimeout.String() + "\"`",
+		"max_queue_bytes":   "`\"" + formatSize(d.Limits.MaxQueueBytes) + "\"`",
+		"strict_uris":       "`false`",
+		"max_sessions":      "`0`",
+		"allow_disclose":    "`true`",
+	}
+	if d.Server.ShutdownGrace != 5*time.Second {
+		t.Fatal("test assumes a 5s shutdown grace")
+	}
+	for key, def := range want {
+		row := regexp.MustCompile("(?m)^\\| `" + key + "` \\| [^|]+ \\| ([^|]+) \\|").FindSubmatch(doc)
+		if row == nil {
+			t.Errorf("%s: no table row in CONFIG.md", key)
+			continue
+		}
+		if got := strings.TrimSpace(string(row[1])); got != def {
+			t.Errorf("%s: CONFIG.md says default %s, Default() has %s", key, got, def)
+		}
+	}
+}

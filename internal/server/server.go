@@ -1,0 +1,214 @@
+// Package server assembles a running gateway from its configuration: the router, and one transport
+// server (WebSocket and RawSocket on one port) per configured listener.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gateway-dev/gateway/internal/config"
+	"github.com/gateway-dev/gateway/internal/router"
+	"github.com/gateway-dev/gateway/internal/transport"
+	"github.com/gateway-dev/gateway/wamp"
+	"github.com/gateway-dev/gateway/wamp/codec"
+)
+
+// Endpoint describes where one listener accepts clients.
+type Endpoint struct {
+	WebSocketURL string // e.g. ws://127.0.0.1:8080/ws, or ws+unix:///path#/ws
+	RawSocketURL string // e.g. rs://127.0.0.1:8080, or rs+unix:///path
+	Addr         net.Addr
+}
+
+// Server is a configured gateway: a router and its listeners.
+type Server struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	router *router.Router
+
+	mu        sync.Mutex
+	listeners []*listener
+	errs      chan error
+	wg        sync.WaitGroup
+}
+
+type listener struct {
+	spec      config.Listener
+	ln        net.Listener
+	transport *transport.Server
+	endpoint  Endpoint
+}
+
+// New builds the router from cfg; Start opens the listeners.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	realms := make([]router.RealmConfig, 0, len(cfg.Realms))
+	for _, r := range cfg.Realms {
+		realms = append(realms, router.RealmConfig{
+			Name:                    wamp.URI(r.Name),
+			StrictURIs:              r.StrictURIs,
+			MaxSessions:             r.MaxSessions,
+			AllowDisclose:           r.AllowDisclose,
+			AlwaysDisclosePublisher: r.AlwaysDisclosePublisher,
+			AlwaysDiscloseCaller:    r.AlwaysDiscloseCaller,
+		})
+	}
+	rt, err := router.New(router.Config{Realms: realms, HelloTimeout: cfg.Limits.HelloTimeout, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log, router: rt, errs: make(chan error, len(cfg.Listeners))}, nil
+}
+
+// Router returns the server's router.
+func (s *Server) Router() *router.Router { return s.router }
+
+// Start opens every configured listener and serves it in the background. On error, listeners opened so
+// far are closed.
+func (s *Server) Start() error {
+	for _, spec := range s.cfg.Listeners {
+		l, err := s.open(spec)
+		if err != nil {
+			s.closeListeners()
+			return err
+		}
+		s.mu.Lock()
+		s.listeners = append(s.listeners, l)
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := l.transport.Serve(l.ln); err != nil && !errors.Is(err, transport.ErrServerClosed) {
+				s.errs <- fmt.Errorf("listener %s: %w", l.spec.Addr(), err)
+			}
+		}()
+		s.log.Info("listening", "websocket", l.endpoint.WebSocketURL, "rawsocket", l.endpoint.RawSocketURL)
+	}
+	return nil
+}
+
+// Errors delivers fatal listener errors (a listener that stopped serving).
+func (s *Server) Errors() <-chan error { return s.errs }
+
+// Endpoints returns where the listeners accept clients, in configuration order.
+func (s *Server) Endpoints() []Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Endpoint, len(s.listeners))
+	for i, l := range s.listeners {
+		out[i] = l.endpoint
+	}
+	return out
+}
+
+func (s *Server) open(spec config.Listener) (*listener, error) {
+	lim := s.cfg.Limits
+	tcfg := transport.Config{
+		Serializers:      codec.All(),
+		WebSocketPath:    spec.WebSocketPath,
+		MaxMessageSize:   int(lim.MaxMessageSize),
+		HandshakeTimeout: lim.HandshakeTimeout,
+		PingInterval:     lim.PingInterval,
+		PingTimeout:      lim.PingTimeout,
+		WriteTimeout:     lim.WriteTimeout,
+		MaxQueueBytes:    int(lim.MaxQueueBytes),
+		Logger:           s.log,
+	}
+	if lim.PingInterval == 0 {
+		tcfg.PingInterval = -1 // disabled
+	}
+	ln, err := listen(spec)
+	if err != nil {
+		return nil, err
+	}
+	ws, rs := "ws", "rs"
+	if spec.TLS() {
+		cert, err := tls.LoadX509KeyPair(spec.TLSCert, spec.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", spec.Addr(), err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		ws, rs = "wss", "rss"
+	}
+	ep := Endpoint{Addr: ln.Addr()}
+	if spec.Unix != "" {
+		ep.WebSocketURL = ws + "+unix://" + spec.Unix + "#" + spec.WebSocketPath
+		ep.RawSocketURL = rs + "+unix://" + spec.Unix
+	} else {
+		ep.WebSocketURL = ws + "://" + ln.Addr().String() + spec.WebSocketPath
+		ep.RawSocketURL = rs + "://" + ln.Addr().String()
+	}
+	return &listener{spec: spec, ln: ln, transport: transport.New(tcfg, s.router), endpoint: ep}, nil
+}
+
+// listen opens a TCP or Unix listener; a stale Unix socket file nobody listens on is replaced.
+func listen(spec config.Listener) (net.Listener, error) {
+	if spec.Unix == "" {
+		ln, err := net.Listen("tcp", spec.Address)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", spec.Address, err)
+		}
+		return ln, nil
+	}
+	if fi, err := os.Lstat(spec.Unix); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.DialTimeout("unix", spec.Unix, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listener %s: another process is listening on this socket", spec.Unix)
+		}
+		os.Remove(spec.Unix)
+	}
+	ln, err := net.Listen("unix", spec.Unix)
+	if err != nil {
+		return nil, fmt.Errorf("listener %s: %w", spec.Unix, err)
+	}
+	if spec.UnixMode != 0 {
+		if err := os.Chmod(spec.Unix, spec.UnixMode); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("listener %s: setting mode: %w", spec.Unix, err)
+		}
+	}
+	return ln, nil
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		l.ln.Close()
+	}
+}
+
+// Shutdown ends every session with GOODBYE wamp.close.system_shutdown, waits (until ctx is done) for the
+// clients to answer and the queues to flush, then closes the listeners and connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	rerr := s.router.Shutdown(ctx)
+	s.mu.Lock()
+	ls := append([]*listener(nil), s.listeners...)
+	s.mu.Unlock()
+	// The transports get a short moment of their own to flush what the router queued last.
+	tctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var terr error
+	for _, l := range ls {
+		if err := l.transport.Shutdown(tctx); err != nil && terr == nil {
+			terr = err
+		}
+	}
+	s.wg.Wait()
+	for _, l := range ls {
+		if l.spec.Unix != "" {
+			os.Remove(l.spec.Unix)
+		}
+	}
+	return errors.Join(rerr, terr)
+}
