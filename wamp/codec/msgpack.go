@@ -99,6 +99,9 @@ func mpErr(err error) error {
 	return err
 }
 
+// undefined is the JavaScript value of that name, as msgpackr encodes it.
+type undefined struct{}
+
 // mpValue decodes the value at the start of b; depth is the nesting level a list or dict there has.
 func mpValue(b []byte, depth int) (v any, rest []byte, err error) {
 	switch t := msgp.NextType(b); t {
@@ -139,6 +142,13 @@ func mpValue(b []byte, depth int) (v any, rest []byte, err error) {
 			return nil, b, mpErr(err)
 		}
 		return append([]byte{}, x...), rest, nil
+	case msgp.ExtensionType:
+		// JavaScript encoders (msgpackr, used by wampy) write `undefined` as fixext 1, type 0, data 0.
+		// It reads as an absent dict entry, or nil in a list.
+		if len(b) >= 3 && b[0] == 0xd4 && b[1] == 0 && b[2] == 0 {
+			return undefined{}, b[3:], nil
+		}
+		return nil, b, fmt.Errorf("MessagePack %s values are not supported", t)
 	case msgp.InvalidType:
 		if len(b) == 0 {
 			return nil, b, errTruncated
@@ -167,6 +177,9 @@ func mpArray(b []byte, depth int) (any, []byte, error) {
 	for i := range l {
 		if l[i], rest, err = mpValue(rest, depth+1); err != nil {
 			return nil, b, err
+		}
+		if _, undef := l[i].(undefined); undef {
+			l[i] = nil
 		}
 	}
 	return l, rest, nil
@@ -207,6 +220,9 @@ func mpMap(b []byte, depth int) (any, []byte, error) {
 		var v any
 		if v, rest, err = mpValue(r, depth+1); err != nil {
 			return nil, b, err
+		}
+		if _, undef := v.(undefined); undef {
+			continue
 		}
 		m[string(k)] = v
 	}

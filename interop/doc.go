@@ -1,0 +1,12 @@
+// Package interop holds the suites that drive real third-party WAMP clients — AutobahnPython (Twisted),
+// Autobahn|JS, wampy and the nexus Go client — against the gateway binary, plus the README examples.
+//
+// The package has no non-test code. Its TestMain builds ./cmd/gateway once, starts it on a free
+// loopback port (WebSocket at /ws and RawSocket on the same port) and stops it at the end. Set
+// GATEWAY_TEST_ROUTER=nexus to run the same suites against a nexus router (nexusd) instead, for
+// comparison; GATEWAY_NEXUSD may name a prebuilt nexusd binary.
+//
+// The Python and Node suites live in interop/python and interop/js; scripts/install-test-deps installs
+// what they need. Tests whose dependencies are missing are skipped, unless GATEWAY_INTEROP=required
+// (set by scripts/test), which makes them fail instead.
+package interop
