@@ -281,6 +281,10 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 		return
 	}
 	b.mu.Lock()
+	if !s.live() {
+		b.mu.Unlock()
+		return
+	}
 	sub, ok := b.index.get(match, m.Topic)
 	created := false
 	if !ok {

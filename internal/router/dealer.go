@@ -143,6 +143,10 @@ func (d *dealer) register(s *Session, m *wamp.Register) {
 		return
 	}
 	d.mu.Lock()
+	if !s.live() {
+		d.mu.Unlock()
+		return
+	}
 	reg, exists := d.index.get(match, m.Procedure)
 	switch {
 	case exists && (reg.invoke == invokeSingle || invoke == invokeSingle):
@@ -280,6 +284,10 @@ func (d *dealer) call(s *Session, m *wamp.Call) {
 	}
 
 	d.mu.Lock()
+	if !s.live() {
+		d.mu.Unlock()
+		return
+	}
 	key := callKey{s, m.Request}
 	if inv := d.calls[key]; inv != nil {
 		if !inv.streaming {

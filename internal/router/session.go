@@ -161,6 +161,10 @@ func (s *Session) dispatch(m wamp.Message) {
 	}
 }
 
+// live reports whether the session is still joined. The broker and dealer check it under their locks
+// before they add state for s, so that nothing is added after detach removed s's state.
+func (s *Session) live() bool { return s.state.Load() == stateEstablished }
+
 // send encodes m in the session's serializer and queues it. It reports whether it was queued.
 func (s *Session) send(m wamp.Message) error {
 	b, err := s.ser.Encode(nil, m)

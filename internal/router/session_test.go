@@ -170,3 +170,28 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 		t.Fatal("connection accepted after shutdown")
 	}
 }
+
+// A message that a session's reader was already handling when another session killed it must not
+// leave a subscription, registration or call behind (the handler runs after detach).
+func TestNoStateAddedAfterDetach(t *testing.T) {
+	r := newRouter(t)
+	callee := join(t, r)
+	callee.register("p", nil)
+	victim := join(t, r)
+	s := victim.sess.(*Session)
+	s.goodbye(wamp.ErrKilled, "")
+	rl := r.Realm("realm1")
+	rl.broker.subscribe(s, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "late.topic"})
+	rl.dealer.register(s, &wamp.Register{Request: 2, Options: wamp.Dict{}, Procedure: "late.proc"})
+	rl.dealer.call(s, &wamp.Call{Request: 3, Options: wamp.Dict{}, Procedure: "p"})
+	rl.broker.mu.RLock()
+	nsubs := len(rl.broker.byID)
+	rl.broker.mu.RUnlock()
+	rl.dealer.mu.Lock()
+	nregs, ncalls := len(rl.dealer.byID), len(rl.dealer.calls)
+	rl.dealer.mu.Unlock()
+	if nsubs != 0 || nregs != 1 || ncalls != 0 {
+		t.Fatalf("after detach: %d subscriptions, %d registrations (want 1), %d calls", nsubs, nregs, ncalls)
+	}
+	callee.expectNothing()
+}
