@@ -268,10 +268,7 @@ func (b *broker) publishMeta(topic wamp.URI, args wamp.List, kwargs wamp.Dict) {
 
 // subscribe handles SUBSCRIBE.
 func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
-	match, err := optString(m.Options, "match", matchExact)
-	if err == nil && match != matchExact && match != matchPrefix && match != matchWildcard {
-		err = &optionError{msg: "option \"match\" must be \"exact\", \"prefix\" or \"wildcard\", got \"" + match + "\""}
-	}
+	match, err := parseMatch(m.Options)
 	if err != nil {
 		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
 		return

@@ -115,10 +115,7 @@ func newDealer(rl *Realm) *dealer {
 
 // register handles REGISTER.
 func (d *dealer) register(s *Session, m *wamp.Register) {
-	match, err := optString(m.Options, "match", matchExact)
-	if err == nil && match != matchExact && match != matchPrefix && match != matchWildcard {
-		err = &optionError{msg: "option \"match\" must be \"exact\", \"prefix\" or \"wildcard\", got \"" + match + "\""}
-	}
+	match, err := parseMatch(m.Options)
 	var invoke string
 	if err == nil {
 		invoke, err = optString(m.Options, "invoke", invokeSingle)

@@ -39,7 +39,7 @@ func fail(uri wamp.URI, format string, a ...any) metaResult {
 type metaProcedure func(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult
 
 func metaProcedures() map[wamp.URI]metaProcedure {
-	return map[wamp.URI]metaProcedure{
+	procs := map[wamp.URI]metaProcedure{
 		"wamp.session.count":            sessionCount,
 		"wamp.session.list":             sessionList,
 		"wamp.session.get":              sessionGet,
@@ -49,21 +49,12 @@ func metaProcedures() map[wamp.URI]metaProcedure {
 		"wamp.session.kill_all":         sessionKillAll,
 		"wamp.session.add_testament":    addTestament,
 		"wamp.session.flush_testaments": flushTestaments,
-
-		"wamp.subscription.list":              subscriptionList,
-		"wamp.subscription.lookup":            subscriptionLookup,
-		"wamp.subscription.match":             subscriptionMatch,
-		"wamp.subscription.get":               subscriptionGet,
-		"wamp.subscription.list_subscribers":  subscriptionListSubscribers,
-		"wamp.subscription.count_subscribers": subscriptionCountSubscribers,
-
-		"wamp.registration.list":          registrationList,
-		"wamp.registration.lookup":        registrationLookup,
-		"wamp.registration.match":         registrationMatch,
-		"wamp.registration.get":           registrationGet,
-		"wamp.registration.list_callees":  registrationListCallees,
-		"wamp.registration.count_callees": registrationCountCallees,
+		"wamp.subscription.match":       subscriptionMatch,
+		"wamp.registration.match":       registrationMatch,
 	}
+	tableProcedures(procs, "wamp.subscription.", "subscribers", brokerTable)
+	tableProcedures(procs, "wamp.registration.", "callees", dealerTable)
+	return procs
 }
 
 // callMeta runs a meta procedure and answers the caller.
@@ -244,7 +235,47 @@ func sessionKillAll(rl *Realm, caller *Session, _ wamp.List, kwargs wamp.Dict) m
 	return ok(int64(len(killed)))
 }
 
-// subscription meta procedures
+// subscription and registration meta procedures share one implementation over a metaTable.
+
+// metaTable exposes the broker's subscriptions or the dealer's registrations to the meta procedures.
+type metaTable[T any] struct {
+	lock     func() (unlock func())
+	index    func() *patternIndex[T]
+	byID     func(wamp.ID) (T, bool)
+	id       func(T) wamp.ID
+	details  func(T) wamp.Dict
+	members  func(T) []*Session
+	notFound wamp.URI
+	what     string // "subscription" or "registration"
+}
+
+func brokerTable(rl *Realm) metaTable[*subscription] {
+	b := rl.broker
+	return metaTable[*subscription]{
+		lock:     func() func() { b.mu.RLock(); return b.mu.RUnlock },
+		index:    func() *patternIndex[*subscription] { return b.index },
+		byID:     func(id wamp.ID) (*subscription, bool) { s, ok := b.byID[id]; return s, ok },
+		id:       func(s *subscription) wamp.ID { return s.id },
+		details:  (*subscription).details,
+		members:  func(s *subscription) []*Session { return s.subs },
+		notFound: wamp.ErrNoSuchSubscription,
+		what:     "subscription",
+	}
+}
+
+func dealerTable(rl *Realm) metaTable[*registration] {
+	d := rl.dealer
+	return metaTable[*registration]{
+		lock:     func() func() { d.mu.Lock(); return d.mu.Unlock },
+		index:    func() *patternIndex[*registration] { return d.index },
+		byID:     func(id wamp.ID) (*registration, bool) { r, ok := d.byID[id]; return r, ok },
+		id:       func(r *registration) wamp.ID { return r.id },
+		details:  (*registration).details,
+		members:  func(r *registration) []*Session { return r.callees },
+		notFound: wamp.ErrNoSuchRegistration,
+		what:     "registration",
+	}
+}
 
 func matchOption(v any) (string, bool) {
 	if v == nil {
@@ -254,34 +285,28 @@ func matchOption(v any) (string, bool) {
 	if !isDict {
 		return "", false
 	}
-	m, err := optString(d, "match", matchExact)
-	if err != nil || (m != matchExact && m != matchPrefix && m != matchWildcard) {
-		return "", false
-	}
-	return m, true
+	m, err := parseMatch(d)
+	return m, err == nil
 }
 
-func idLists[T any](ix *patternIndex[T], id func(T) wamp.ID) wamp.Dict {
+// list implements wamp.*.list: the IDs by match policy.
+func (mt metaTable[T]) list() metaResult {
+	defer mt.lock()()
+	ix := mt.index()
 	collect := func(t map[wamp.URI]T) []any {
 		out := make([]any, 0, len(t))
 		for _, v := range t {
-			out = append(out, id(v))
+			out = append(out, mt.id(v))
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].(wamp.ID) < out[j].(wamp.ID) })
 		return out
 	}
-	return wamp.Dict{"exact": collect(ix.exact), "prefix": collect(ix.prefix), "wildcard": collect(ix.wildcard)}
+	return ok(wamp.Dict{"exact": collect(ix.exact), "prefix": collect(ix.prefix), "wildcard": collect(ix.wildcard)})
 }
 
-func subscriptionList(rl *Realm, _ *Session, _ wamp.List, _ wamp.Dict) metaResult {
-	b := rl.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return ok(idLists(b.index, func(s *subscription) wamp.ID { return s.id }))
-}
-
-func subscriptionLookup(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	topic, bad := argString(args, 0, "topic")
+// lookup implements wamp.*.lookup(uri, [options]): the ID for exactly that pattern, or null.
+func (mt metaTable[T]) lookup(args wamp.List) metaResult {
+	uri, bad := argString(args, 0, "uri")
 	if bad != nil {
 		return *bad
 	}
@@ -293,15 +318,47 @@ func subscriptionLookup(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) meta
 	if !valid {
 		return fail(wamp.ErrInvalidArgument, "options must be a dictionary with match exact, prefix or wildcard")
 	}
-	b := rl.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if sub, found := b.index.get(match, wamp.URI(topic)); found {
-		return ok(sub.id)
+	defer mt.lock()()
+	if v, found := mt.index().get(match, wamp.URI(uri)); found {
+		return ok(mt.id(v))
 	}
 	return ok(nil)
 }
 
+// withID runs fn on the entry whose ID is the first argument.
+func (mt metaTable[T]) withID(args wamp.List, fn func(T) metaResult) metaResult {
+	id, bad := argID(args, 0, mt.what)
+	if bad != nil {
+		return *bad
+	}
+	defer mt.lock()()
+	v, found := mt.byID(id)
+	if !found {
+		return fail(mt.notFound, "no %s %d", mt.what, id)
+	}
+	return fn(v)
+}
+
+func (mt metaTable[T]) get(args wamp.List) metaResult {
+	return mt.withID(args, func(v T) metaResult { return ok(mt.details(v)) })
+}
+
+func (mt metaTable[T]) listMembers(args wamp.List) metaResult {
+	return mt.withID(args, func(v T) metaResult {
+		m := mt.members(v)
+		ids := make([]any, len(m))
+		for i, s := range m {
+			ids[i] = s.id
+		}
+		return ok(ids)
+	})
+}
+
+func (mt metaTable[T]) countMembers(args wamp.List) metaResult {
+	return mt.withID(args, func(v T) metaResult { return ok(int64(len(mt.members(v)))) })
+}
+
+// subscriptionMatch implements wamp.subscription.match(topic): every matching subscription, or null.
 func subscriptionMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
 	topic, bad := argString(args, 0, "topic")
 	if bad != nil {
@@ -318,87 +375,7 @@ func subscriptionMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaR
 	return ok(ids)
 }
 
-func (b *broker) byIDArg(args wamp.List) (*subscription, *metaResult) {
-	id, bad := argID(args, 0, "subscription")
-	if bad != nil {
-		return nil, bad
-	}
-	sub := b.byID[id]
-	if sub == nil {
-		r := fail(wamp.ErrNoSuchSubscription, "no subscription %d", id)
-		return nil, &r
-	}
-	return sub, nil
-}
-
-func subscriptionGet(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	b := rl.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	sub, bad := b.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	return ok(sub.details())
-}
-
-func subscriptionListSubscribers(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	b := rl.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	sub, bad := b.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	ids := make([]any, len(sub.subs))
-	for i, s := range sub.subs {
-		ids[i] = s.id
-	}
-	return ok(ids)
-}
-
-func subscriptionCountSubscribers(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	b := rl.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	sub, bad := b.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	return ok(int64(len(sub.subs)))
-}
-
-// registration meta procedures
-
-func registrationList(rl *Realm, _ *Session, _ wamp.List, _ wamp.Dict) metaResult {
-	d := rl.dealer
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return ok(idLists(d.index, func(r *registration) wamp.ID { return r.id }))
-}
-
-func registrationLookup(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	proc, bad := argString(args, 0, "procedure")
-	if bad != nil {
-		return *bad
-	}
-	var opt any
-	if len(args) > 1 {
-		opt = args[1]
-	}
-	match, valid := matchOption(opt)
-	if !valid {
-		return fail(wamp.ErrInvalidArgument, "options must be a dictionary with match exact, prefix or wildcard")
-	}
-	d := rl.dealer
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if reg, found := d.index.get(match, wamp.URI(proc)); found {
-		return ok(reg.id)
-	}
-	return ok(nil)
-}
-
+// registrationMatch implements wamp.registration.match(procedure): the registration a call would use.
 func registrationMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
 	proc, bad := argString(args, 0, "procedure")
 	if bad != nil {
@@ -413,52 +390,15 @@ func registrationMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaR
 	return ok(nil)
 }
 
-func (d *dealer) byIDArg(args wamp.List) (*registration, *metaResult) {
-	id, bad := argID(args, 0, "registration")
-	if bad != nil {
-		return nil, bad
+// tableProcedures adds the list, lookup, get and member procedures of one table under prefix.
+func tableProcedures[T any](procs map[wamp.URI]metaProcedure, prefix, members string, table func(*Realm) metaTable[T]) {
+	procs[wamp.URI(prefix+"list")] = func(rl *Realm, _ *Session, _ wamp.List, _ wamp.Dict) metaResult { return table(rl).list() }
+	procs[wamp.URI(prefix+"lookup")] = func(rl *Realm, _ *Session, a wamp.List, _ wamp.Dict) metaResult { return table(rl).lookup(a) }
+	procs[wamp.URI(prefix+"get")] = func(rl *Realm, _ *Session, a wamp.List, _ wamp.Dict) metaResult { return table(rl).get(a) }
+	procs[wamp.URI(prefix+"list_"+members)] = func(rl *Realm, _ *Session, a wamp.List, _ wamp.Dict) metaResult {
+		return table(rl).listMembers(a)
 	}
-	reg := d.byID[id]
-	if reg == nil {
-		r := fail(wamp.ErrNoSuchRegistration, "no registration %d", id)
-		return nil, &r
+	procs[wamp.URI(prefix+"count_"+members)] = func(rl *Realm, _ *Session, a wamp.List, _ wamp.Dict) metaResult {
+		return table(rl).countMembers(a)
 	}
-	return reg, nil
-}
-
-func registrationGet(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	d := rl.dealer
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	reg, bad := d.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	return ok(reg.details())
-}
-
-func registrationListCallees(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	d := rl.dealer
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	reg, bad := d.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	ids := make([]any, len(reg.callees))
-	for i, s := range reg.callees {
-		ids[i] = s.id
-	}
-	return ok(ids)
-}
-
-func registrationCountCallees(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaResult {
-	d := rl.dealer
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	reg, bad := d.byIDArg(args)
-	if bad != nil {
-		return *bad
-	}
-	return ok(int64(len(reg.callees)))
 }

@@ -147,3 +147,12 @@ func pptOptions(opts wamp.Dict, dst wamp.Dict) (wamp.Dict, error) {
 	}
 	return dst, nil
 }
+
+// parseMatch reads the match policy option of SUBSCRIBE, REGISTER and the lookup meta procedures.
+func parseMatch(o wamp.Dict) (string, error) {
+	match, err := optString(o, "match", matchExact)
+	if err == nil && match != matchExact && match != matchPrefix && match != matchWildcard {
+		err = &optionError{msg: "option \"match\" must be \"exact\", \"prefix\" or \"wildcard\", got \"" + match + "\""}
+	}
+	return match, err
+}
