@@ -285,7 +285,7 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	sub, ok := b.index.get(match, m.Topic)
 	created := false
 	if !ok {
-		sub = &subscription{id: b.newID(), topic: m.Topic, match: match, created: time.Now(), pos: map[*Session]int{}}
+		sub = &subscription{id: unusedID(b.byID), topic: m.Topic, match: match, created: time.Now(), pos: map[*Session]int{}}
 		b.index.put(match, m.Topic, sub)
 		b.byID[sub.id] = sub
 		created = true
@@ -305,16 +305,6 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	}
 	if added {
 		b.publishMeta(metaSubOnSubscribe, wamp.List{s.id, sub.id}, nil)
-	}
-}
-
-// newID returns an unused subscription ID. Callers hold b.mu.
-func (b *broker) newID() wamp.ID {
-	for {
-		id := randomID()
-		if _, taken := b.byID[id]; !taken {
-			return id
-		}
 	}
 }
 

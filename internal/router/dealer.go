@@ -162,7 +162,7 @@ func (d *dealer) register(s *Session, m *wamp.Register) {
 	}
 	created := !exists
 	if created {
-		reg = &registration{id: d.newID(), procedure: m.Procedure, match: match, invoke: invoke, created: time.Now()}
+		reg = &registration{id: unusedID(d.byID), procedure: m.Procedure, match: match, invoke: invoke, created: time.Now()}
 		d.index.put(match, m.Procedure, reg)
 		d.byID[reg.id] = reg
 	}
@@ -178,16 +178,6 @@ func (d *dealer) register(s *Session, m *wamp.Register) {
 		d.realm.broker.publishMeta(metaRegOnCreate, wamp.List{s.id, reg.details()}, nil)
 	}
 	d.realm.broker.publishMeta(metaRegOnRegister, wamp.List{s.id, reg.id}, nil)
-}
-
-// newID returns an unused registration ID. Callers hold d.mu.
-func (d *dealer) newID() wamp.ID {
-	for {
-		id := randomID()
-		if _, taken := d.byID[id]; !taken {
-			return id
-		}
-	}
 }
 
 // unregister handles UNREGISTER.

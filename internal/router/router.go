@@ -184,3 +184,13 @@ func (r *Router) Shutdown(ctx context.Context) error {
 
 // randomID returns a random ID in [1, 2^53].
 func randomID() wamp.ID { return wamp.ID(rand.Uint64N(uint64(wamp.MaxID))) + 1 }
+
+// unusedID returns a random ID that is not a key of m.
+func unusedID[T any](m map[wamp.ID]T) wamp.ID {
+	for {
+		id := randomID()
+		if _, taken := m[id]; !taken {
+			return id
+		}
+	}
+}
