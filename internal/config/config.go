@@ -53,6 +53,10 @@ type Server struct {
 	LogLevel slog.Level `toml:"log_level"`
 	// LogFormat is "text" or "json".
 	LogFormat string `toml:"log_format"`
+
+	// DebugAddress, when set, serves Go's profiling and runtime endpoints (/debug/pprof/,
+	// /debug/vars) on this TCP address. Off by default; bind it to loopback.
+	DebugAddress string `toml:"debug_address"`
 }
 
 // Listener is one socket the gateway accepts WAMP connections on ([[listeners]]): WebSocket and

@@ -85,6 +85,11 @@ func (v *checker) server(s *Server) {
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		v.report("server.log_format", "invalid log format %q: use text or json", s.LogFormat)
 	}
+	if s.DebugAddress != "" {
+		if _, _, err := net.SplitHostPort(s.DebugAddress); err != nil {
+			v.report("server.debug_address", "invalid address %q: use host:port", s.DebugAddress)
+		}
+	}
 }
 
 // tcpAddr is a parsed listener address, for finding conflicts.

@@ -6,9 +6,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	_ "expvar" // /debug/vars for server.debug_address
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // profiling endpoints for server.debug_address
 	"os"
 	"sync"
 	"time"
@@ -35,6 +38,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []*listener
+	debug     *http.Server
 	errs      chan error
 	wg        sync.WaitGroup
 }
@@ -72,9 +76,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // Router returns the server's router.
 func (s *Server) Router() *router.Router { return s.router }
 
-// Start opens every configured listener and serves it in the background. On error, listeners opened so
-// far are closed.
+// Start opens every configured listener (and the debug endpoint, when configured) and serves it in the
+// background. On error, listeners opened so far are closed.
 func (s *Server) Start() error {
+	if err := s.startDebug(); err != nil {
+		return err
+	}
 	for _, spec := range s.cfg.Listeners {
 		l, err := s.open(spec)
 		if err != nil {
@@ -180,11 +187,36 @@ func listen(spec config.Listener) (net.Listener, error) {
 	return ln, nil
 }
 
+// startDebug serves /debug/pprof/ and /debug/vars on server.debug_address.
+func (s *Server) startDebug() error {
+	addr := s.cfg.Server.DebugAddress
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listener %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/", http.DefaultServeMux) // net/http/pprof and expvar register there
+	s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.debug.Serve(ln)
+	}()
+	s.log.Info("debug endpoints", "pprof", "http://"+ln.Addr().String()+"/debug/pprof/", "vars", "http://"+ln.Addr().String()+"/debug/vars")
+	return nil
+}
+
 func (s *Server) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range s.listeners {
 		l.ln.Close()
+	}
+	if s.debug != nil {
+		s.debug.Close()
 	}
 }
 
@@ -203,6 +235,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := l.transport.Shutdown(tctx); err != nil && terr == nil {
 			terr = err
 		}
+	}
+	if s.debug != nil {
+		s.debug.Close()
 	}
 	s.wg.Wait()
 	for _, l := range ls {

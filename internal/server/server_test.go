@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -362,4 +363,38 @@ func TestShutdownSendsGoodbyeToEverySession(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", addr(s), time.Second); err == nil {
 		t.Fatal("listener still open after shutdown")
 	}
+}
+
+func TestDebugEndpoint(t *testing.T) {
+	port := freePort(t)
+	start(t, func(c *config.Config) { c.Server.DebugAddress = "127.0.0.1:" + port })
+	resp, err := http.Get("http://127.0.0.1:" + port + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "# HeapAlloc") {
+		t.Fatalf("heap profile: %d %.200s", resp.StatusCode, body)
+	}
+	resp, err = http.Get("http://127.0.0.1:" + port + "/debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "memstats") {
+		t.Fatalf("vars: %.200s", body)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
