@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/peer"
@@ -76,6 +77,7 @@ type conn struct {
 	maxRecv int  // largest inbound message
 
 	pre []byte   // bytes that arrived with the HTTP upgrade request, read before nc
+	rc  syscall.RawConn // non-blocking writes by the flusher; nil (TLS) means writer goroutines only
 	hdr [14]byte // frame header scratch space, used by the reader only
 
 	lastRead   atomic.Int64 // monoNow() of the last successful read
@@ -86,7 +88,9 @@ type conn struct {
 	queue         []item
 	spare         []item // the previous batch's slice, reused for the next queue
 	queued        int    // bytes queued plus bytes in the batch being written
-	writing       bool   // a writer goroutine is running
+	writing       bool   // a writer goroutine or a flusher worker is writing
+	scheduled     bool   // the connection waits in the server's flush list
+	carry         []byte // bytes a non-blocking write left unsent; the writer goroutine sends them first
 	closing       bool   // no more Sends; the close item is queued or the socket is closed
 	closeDeadline time.Time
 	reason        error // why the connection closes (the first reason wins)
@@ -112,6 +116,15 @@ func (s *Server) newConn(nc net.Conn, k kind, ser codec.Serializer, tls bool) *c
 	} else {
 		c.info.Transport = "rawsocket"
 		c.maxRecv = s.rawMax
+	}
+	under := nc
+	if p, ok := nc.(*prefixConn); ok {
+		under = p.Conn
+	}
+	if sc, ok := under.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
 	}
 	c.lastRead.Store(monoNow())
 	return c
@@ -145,6 +158,18 @@ func (c *conn) Send(msg []byte) error {
 	}
 	c.queue = append(c.queue, item{kind: itemData, b: msg})
 	c.queued += len(msg)
+	if c.writing || c.scheduled {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.rc != nil && c.queued <= flushMax {
+		// The common case: a flusher worker writes the queue with one non-blocking syscall, so no
+		// goroutine is created per connection and burst.
+		c.scheduled = true
+		c.mu.Unlock()
+		c.srv.schedule(c)
+		return nil
+	}
 	start := c.startWriterLocked()
 	c.mu.Unlock()
 	if start {
@@ -260,7 +285,7 @@ func (c *conn) writeLoop() {
 	}()
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 || c.hardClosed.Load() {
+		if (len(c.queue) == 0 && len(c.carry) == 0) || c.hardClosed.Load() {
 			c.writing = false
 			// The reader has stopped and saw this writer still running: closing the socket is ours.
 			closeNow := c.closing && c.readerDone
@@ -276,6 +301,9 @@ func (c *conn) writeLoop() {
 		if c.closing && c.closeDeadline.Before(deadline) {
 			deadline = c.closeDeadline
 		}
+		carry := c.carry
+		c.carry = nil
+		c.queued -= len(carry)
 		c.mu.Unlock()
 
 		if bw == nil {
@@ -283,6 +311,9 @@ func (c *conn) writeLoop() {
 			bw.Reset(c.nc)
 		}
 		_ = c.nc.SetWriteDeadline(deadline)
+		if len(carry) > 0 {
+			_, _ = bw.Write(carry) // an error is sticky and seen at Flush
+		}
 		var size, msgs, wire int
 		final := false
 		for i := range batch {

@@ -36,8 +36,10 @@ type Server struct {
 	pending   map[*prefixConn]struct{} // sockets before the end of their handshake
 	conns     map[*conn]struct{}       // established connections
 
-	// wg counts the goroutines the server started: handshakes, readers, writers.
+	// wg counts the goroutines the server started: handshakes, readers, writers, flush workers.
 	wg sync.WaitGroup
+
+	flush flushList // connections waiting for a flush worker
 }
 
 // New returns a Server with cfg (zero fields take their defaults) that hands new connections to
