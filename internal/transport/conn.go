@@ -76,9 +76,9 @@ type conn struct {
 	maxSend int  // largest message Send accepts
 	maxRecv int  // largest inbound message
 
-	pre []byte   // bytes that arrived with the HTTP upgrade request, read before nc
+	pre []byte          // bytes that arrived with the HTTP upgrade request, read before nc
 	rc  syscall.RawConn // non-blocking writes by the flusher; nil (TLS) means writer goroutines only
-	hdr [14]byte // frame header scratch space, used by the reader only
+	hdr [14]byte        // frame header scratch space, used by the reader only
 
 	lastRead   atomic.Int64 // monoNow() of the last successful read
 	closedFlag atomic.Bool  // closing, readable without the lock
