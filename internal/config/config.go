@@ -36,10 +36,13 @@ type Config struct {
 	// File is the file the configuration was read from; "" for Default.
 	File string `toml:"-"`
 
-	Server    Server     `toml:"server"`
-	Listeners []Listener `toml:"listeners"`
-	Limits    Limits     `toml:"limits"`
-	Realms    []Realm    `toml:"realms"`
+	Server      Server      `toml:"server"`
+	Listeners   []Listener  `toml:"listeners"`
+	Limits      Limits      `toml:"limits"`
+	Realms      []Realm     `toml:"realms"`
+	Store       Store       `toml:"store"`
+	ClientToken ClientToken `toml:"client_token"`
+	Auth        Auth        `toml:"auth"`
 
 	lines map[string]int // key path -> line in File, for error messages
 }
@@ -130,9 +133,18 @@ type Realm struct {
 	AlwaysDisclosePublisher bool `toml:"always_disclose_publisher"`
 	// AlwaysDiscloseCaller discloses every caller to callees.
 	AlwaysDiscloseCaller bool `toml:"always_disclose_caller"`
+
+	// Auth selects how clients authenticate; without it the realm is anonymous-only.
+	Auth RealmAuth `toml:"auth"`
+	// Roles are the realm's roles and their permissions. Without any, every session may do
+	// everything (authorization is off).
+	Roles []Role `toml:"roles"`
 }
 
-func (r *Realm) setDefaults() { r.AllowDisclose = true }
+func (r *Realm) setDefaults() {
+	r.AllowDisclose = true
+	r.Auth.setDefaults()
+}
 
 // Default returns the zero-configuration setup: one TCP listener on 127.0.0.1:8080 with
 // WebSocket path /ws, the realm "realm1", and every other setting at its default.
@@ -157,7 +169,10 @@ func Default() *Config {
 			WriteTimeout:     10 * time.Second,
 			MaxQueueBytes:    32 * MiB,
 		},
-		Realms: []Realm{r},
+		Realms:      []Realm{r},
+		Store:       Store{DataDir: DefaultDataDir},
+		ClientToken: defaultClientToken(),
+		Auth:        defaultAuth(),
 	}
 }
 
@@ -186,14 +201,14 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c := Default()
 	c.File = name
-	errs := &errorList{file: name}
-	d := decoder{errs: errs, lines: map[string]int{}, bad: map[string]bool{}}
-	d.decodeStruct(root, "", reflect.ValueOf(c).Elem())
-	c.lines = d.lines
 	dir := filepath.Dir(name)
 	if a, err := filepath.Abs(dir); err == nil {
 		dir = a
 	}
+	errs := &errorList{file: name}
+	d := decoder{errs: errs, lines: map[string]int{}, bad: map[string]bool{}, dir: dir}
+	d.decodeStruct(root, "", reflect.ValueOf(c).Elem())
+	c.lines = d.lines
 	c.resolvePaths(dir)
 	c.validate(errs, d.bad)
 	if err := errs.result(); err != nil {
@@ -242,5 +257,14 @@ func (c *Config) resolvePaths(dir string) {
 		}
 		l.TLSCert = abs(l.TLSCert)
 		l.TLSKey = abs(l.TLSKey)
+	}
+	if _, set := c.lines["store.data_dir"]; set {
+		// Only a directory named in the file is relative to it; the default stays in the
+		// working directory, as without a file.
+		c.Store.DataDir = abs(c.Store.DataDir)
+	}
+	for i := range c.Realms {
+		j := &c.Realms[i].Auth.Ticket.JWT
+		j.PublicKey = abs(j.PublicKey)
 	}
 }

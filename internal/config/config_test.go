@@ -76,6 +76,12 @@ func errorLines(t *testing.T, name, src string) []string {
 	return lines
 }
 
+// realmWithDefaults returns r with the defaults of the settings it leaves out ([realms.auth]).
+func realmWithDefaults(r Realm) Realm {
+	r.Auth.setDefaults()
+	return r
+}
+
 func TestDefault(t *testing.T) {
 	c := Default()
 	if err := c.Validate(); err != nil {
@@ -88,7 +94,7 @@ func TestDefault(t *testing.T) {
 	if l.Network() != "tcp" || l.Addr() != "127.0.0.1:8080" || l.WebSocketPath != "/ws" || l.TLS() {
 		t.Errorf("default listener = %+v", l)
 	}
-	want := []Realm{{Name: "realm1", AllowDisclose: true}}
+	want := []Realm{realmWithDefaults(Realm{Name: "realm1", AllowDisclose: true})}
 	if !reflect.DeepEqual(c.Realms, want) {
 		t.Errorf("default realms = %+v, want %+v", c.Realms, want)
 	}
@@ -194,9 +200,12 @@ name = "Loose-Realm_ä"
 			MaxQueueBytes:    1 << 20,
 		},
 		Realms: []Realm{
-			{Name: "com.example.app", StrictURIs: true, MaxSessions: 100, AllowDisclose: false, AlwaysDisclosePublisher: true, AlwaysDiscloseCaller: true},
-			{Name: "Loose-Realm_ä", AllowDisclose: true},
+			realmWithDefaults(Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 100, AllowDisclose: false, AlwaysDisclosePublisher: true, AlwaysDiscloseCaller: true}),
+			realmWithDefaults(Realm{Name: "Loose-Realm_ä", AllowDisclose: true}),
 		},
+		Store:       Default().Store,
+		ClientToken: Default().ClientToken,
+		Auth:        Default().Auth,
 	}
 	c.lines = nil
 	if !reflect.DeepEqual(c, want) {

@@ -18,6 +18,8 @@ import (
 //   - int64 with the tag option ",size": an integer number of bytes or a string "16MiB"
 //   - fs.FileMode: an octal string "0660" or an integer (0o660)
 //   - slog.Level: "debug", "info", "warn" or "error"
+//   - Secret: an inline string, "env:NAME" or "file:PATH" (never echoed in errors)
+//   - *bool: an optional boolean (nil when the key is absent)
 //   - structs (TOML tables), slices of structs (arrays of tables), slices of the scalars above
 //
 // A struct whose pointer has a setDefaults method gets it called before an array element is
@@ -27,7 +29,13 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	fileModeType = reflect.TypeFor[fs.FileMode]()
 	levelType    = reflect.TypeFor[slog.Level]()
+	secretType   = reflect.TypeFor[Secret]()
 )
+
+// isLeaf reports whether values of type t are single settings rather than tables.
+func isLeaf(t reflect.Type) bool {
+	return t.Kind() != reflect.Struct || t == secretType
+}
 
 // defaulter is implemented by array-of-tables element types whose zero value is not the default.
 type defaulter interface{ setDefaults() }
@@ -37,6 +45,7 @@ type decoder struct {
 	errs  *errorList
 	lines map[string]int  // key path -> line, for every key present in the file
 	bad   map[string]bool // key paths whose values could not be decoded
+	dir   string          // the configuration file's directory, for "file:" secrets
 }
 
 func (d *decoder) fail(n *node, path, format string, args ...any) {
@@ -130,6 +139,21 @@ func (d *decoder) decodeValue(n *node, path string, rv reflect.Value, size bool)
 			return
 		}
 		rv.SetInt(int64(v))
+		return
+	case t == secretType:
+		v, err := parseSecret(n, d.dir)
+		if err != nil {
+			d.fail(n, path, "%v", err)
+			return
+		}
+		rv.Set(reflect.ValueOf(v))
+		return
+	case t.Kind() == reflect.Pointer:
+		v := reflect.New(t.Elem())
+		d.decodeValue(n, path, v.Elem(), size)
+		if !d.bad[path] {
+			rv.Set(v)
+		}
 		return
 	}
 
@@ -259,7 +283,7 @@ func knownKeys(t reflect.Type, prefix string) []string {
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 			ft = ft.Elem()
 		}
-		if ft.Kind() == reflect.Struct {
+		if !isLeaf(ft) {
 			keys = append(keys, knownKeys(ft, p)...)
 		} else {
 			keys = append(keys, p)

@@ -22,7 +22,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatalf("Load(%s):\n%v", examplePath, err)
 	}
 	want := Default()
-	want.Realms = append(want.Realms, Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true})
+	want.Realms = append(want.Realms, realmWithDefaults(Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true}))
 	want.File = examplePath
 	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
@@ -45,20 +45,22 @@ func TestDocsCoverEveryKey(t *testing.T) {
 	if len(keys) < 20 {
 		t.Fatalf("knownKeys found only %d keys: %v", len(keys), keys)
 	}
+	arrays := arraysOfTables(reflect.TypeFor[Config](), "")
 	for _, k := range keys {
 		section, name := splitLast(k)
-		header := "## `[" + section + "]`"
-		if section == "listeners" || section == "realms" {
-			header = "## `[[" + section + "]]`"
+		header := "`[" + section + "]`"
+		if arrays[section] {
+			header = "`[[" + section + "]]`"
 		}
-		i := strings.Index(string(doc), header)
-		if i < 0 {
-			t.Errorf("%s: CONFIG.md has no section %s", k, header)
+		// The section is a heading of its own (## or deeper); its body ends at the next heading.
+		loc := regexp.MustCompile(`(?m)^##+ ` + regexp.QuoteMeta(header) + `\s*$`).FindIndex(doc)
+		if loc == nil {
+			t.Errorf("%s: CONFIG.md has no section ## %s", k, header)
 			continue
 		}
-		body := string(doc[i+len(header):])
-		if j := strings.Index(body, "\n## "); j >= 0 {
-			body = body[:j]
+		body := string(doc[loc[1]:])
+		if j := regexp.MustCompile(`(?m)^#`).FindStringIndex(body); j != nil {
+			body = body[:j[0]]
 		}
 		if !strings.Contains(body, "| `"+name+"` |") {
 			t.Errorf("%s: not in the table of CONFIG.md section %s", k, header)
@@ -67,6 +69,25 @@ func TestDocsCoverEveryKey(t *testing.T) {
 			t.Errorf("%s: not shown in %s", k, examplePath)
 		}
 	}
+}
+
+// arraysOfTables returns the dotted paths of the arrays of tables in struct type t.
+func arraysOfTables(t reflect.Type, prefix string) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range fields(t) {
+		p := childPath(prefix, f.name)
+		ft := t.Field(f.index).Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			out[p] = true
+			ft = ft.Elem()
+		}
+		if !isLeaf(ft) {
+			for k := range arraysOfTables(ft, p) {
+				out[k] = true
+			}
+		}
+	}
+	return out
 }
 
 // The TOML example in CONFIG.md must be valid too (its TLS files do not exist, so only they may

@@ -31,7 +31,10 @@ func (c *Config) validate(errs *errorList, bad map[string]bool) {
 	v.server(&c.Server)
 	v.listeners(c.Listeners)
 	v.limits(&c.Limits)
-	v.realms(c.Realms)
+	v.realms(c.Realms, &c.ClientToken)
+	v.store(&c.Store)
+	v.clientToken(&c.ClientToken)
+	v.auth(&c.Auth)
 }
 
 // has reports whether key was present in the file.
@@ -287,7 +290,7 @@ func (v *checker) limits(l *Limits) {
 	}
 }
 
-func (v *checker) realms(rs []Realm) {
+func (v *checker) realms(rs []Realm, tokens *ClientToken) {
 	if len(rs) == 0 {
 		v.report("realms", "at least one realm is required")
 		return
@@ -297,6 +300,7 @@ func (v *checker) realms(rs []Realm) {
 		r := &rs[i]
 		p := "realms[" + strconv.Itoa(i) + "]"
 		key := p + ".name"
+		v.realmAuth(p, r, tokens)
 		if r.MaxSessions < 0 {
 			v.report(p+".max_sessions", "must be 0 (unlimited) or more")
 		}
