@@ -177,7 +177,7 @@ func startGateway(tmp string) (*router, error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cfg := fmt.Sprintf("[[listeners]]\naddress = %q\nwebsocket_path = \"/ws\"\n\n[[realms]]\nname = %q\n", addr, realm)
+	cfg := fmt.Sprintf("[store]\ndata_dir = \"data\"\n\n[[listeners]]\naddress = %q\nwebsocket_path = \"/ws\"\n\n[[realms]]\nname = %q\n", addr, realm)
 	cfgPath := filepath.Join(tmp, "gateway.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the gateway config: %w", err)

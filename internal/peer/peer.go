@@ -46,6 +46,9 @@ type Info struct {
 	Header http.Header
 	// Path is the HTTP request path (WebSocket only).
 	Path string
+	// Upgrade is what the transport's upgrade hook attached to the connection (WebSocket only;
+	// the gateway puts the client's identity token there).
+	Upgrade any
 }
 
 // Conn is one transport connection carrying WAMP messages in a fixed serializer.

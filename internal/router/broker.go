@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -149,6 +150,10 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidURI, "topic \""+string(m.Topic)+"\" is in a namespace reserved for the router")
 		return
 	}
+	if !s.allowed(auth.Publish, m.Topic) {
+		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not publish to \""+string(m.Topic)+"\"")
+		return
+	}
 	if m.Options["ppt_scheme"] != nil && !s.features.publisherPassthru {
 		s.protocolViolation("PUBLISH in payload passthru mode, but the publisher did not announce payload_passthru_mode")
 		return
@@ -197,7 +202,7 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 	if details, err = pptOptions(o, details); err != nil {
 		return nil, false, err
 	}
-	if disclose || cfg.AlwaysDisclosePublisher {
+	if disclose || cfg.AlwaysDisclosePublisher || s.disclosedByRole(auth.Publish, m.Topic) {
 		if details == nil {
 			details = wamp.Dict{}
 		}
@@ -275,6 +280,10 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	}
 	if !b.realm.uri.validMatch(m.Topic, match) {
 		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(m.Topic)+"\" for match \""+match+"\"")
+		return
+	}
+	if !s.allowed(auth.Subscribe, m.Topic) {
+		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not subscribe to \""+string(m.Topic)+"\"")
 		return
 	}
 	b.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -139,6 +140,10 @@ func (d *dealer) register(s *Session, m *wamp.Register) {
 		s.sendError(wamp.REGISTER, m.Request, wamp.ErrInvalidURI, "procedure \""+string(m.Procedure)+"\" is in a namespace reserved for the router")
 		return
 	}
+	if !s.allowed(auth.Register, m.Procedure) {
+		s.sendError(wamp.REGISTER, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not register \""+string(m.Procedure)+"\"")
+		return
+	}
 	d.mu.Lock()
 	if !s.live() {
 		d.mu.Unlock()
@@ -244,6 +249,10 @@ func parseCallOptions(o wamp.Dict) (c callOptions, err error) {
 
 // call handles CALL.
 func (d *dealer) call(s *Session, m *wamp.Call) {
+	if !s.allowed(auth.Call, m.Procedure) {
+		s.sendError(wamp.CALL, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not call \""+string(m.Procedure)+"\"")
+		return
+	}
 	if proc, ok := d.meta[m.Procedure]; ok {
 		d.callMeta(s, m, proc)
 		return
@@ -317,7 +326,7 @@ func (d *dealer) call(s *Session, m *wamp.Call) {
 	if details == nil {
 		details = wamp.Dict{}
 	}
-	if opts.disclose || d.realm.cfg.AlwaysDiscloseCaller {
+	if opts.disclose || d.realm.cfg.AlwaysDiscloseCaller || s.disclosedByRole(auth.Call, m.Procedure) {
 		details["caller"] = s.id
 		details["caller_authid"] = s.authid
 		details["caller_authrole"] = s.authrole

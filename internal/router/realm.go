@@ -1,11 +1,14 @@
 package router
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -17,13 +20,17 @@ type Realm struct {
 	uri    uriRule
 	broker *broker
 	dealer *dealer
+	authn  *auth.Authenticator // nil: anonymous sessions only
+	authz  *auth.Authorizer    // nil: everything allowed
+	open   bool                // no roles configured: every session may do everything
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*Session
 }
 
 func newRealm(r *Router, cfg RealmConfig) *Realm {
-	rl := &Realm{router: r, cfg: cfg, uri: uriRule{strict: cfg.StrictURIs}, sessions: map[wamp.ID]*Session{}}
+	rl := &Realm{router: r, cfg: cfg, uri: uriRule{strict: cfg.StrictURIs}, sessions: map[wamp.ID]*Session{},
+		authn: cfg.Authenticator, authz: cfg.Authorizer, open: cfg.Authorizer == nil || cfg.Authorizer.Open()}
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
 	return rl
@@ -39,8 +46,8 @@ func (rl *Realm) SessionCount() int {
 	return len(rl.sessions)
 }
 
-// hello handles HELLO: it checks the request, authenticates the client and, on success, sends WELCOME
-// and joins the session to the realm.
+// hello handles HELLO: it checks the request and authenticates the client, which either joins at
+// once (WELCOME) or is challenged (CHALLENGE, then AUTHENTICATE).
 func (s *Session) hello(h *wamp.Hello) {
 	r := s.router
 	features, ok := parseRoles(h.Details["roles"])
@@ -48,44 +55,109 @@ func (s *Session) hello(h *wamp.Hello) {
 		s.protocolViolation("HELLO.Details.roles must be a dictionary announcing at least one of publisher, subscriber, caller, callee")
 		return
 	}
-	methods, ok := stringList(h.Details["authmethods"])
-	if !ok {
-		s.protocolViolation("HELLO.Details.authmethods must be a list of strings")
+	req, err := auth.ParseHello(h.Realm, h.Details, s.conn.Info())
+	if err != nil {
+		s.authAbort(err)
 		return
-	}
-	if v, present := h.Details["authid"]; present && v != nil {
-		if _, isStr := v.(string); !isStr {
-			s.protocolViolation("HELLO.Details.authid must be a string")
-			return
-		}
-	}
-	if v, present := h.Details["authextra"]; present && v != nil {
-		if _, isDict := v.(map[string]any); !isDict {
-			s.protocolViolation("HELLO.Details.authextra must be a dictionary")
-			return
-		}
 	}
 	realm := r.realms[h.Realm]
 	if realm == nil {
 		s.abort(wamp.ErrNoSuchRealm, "no realm named \""+string(h.Realm)+"\" exists on this router", peer.CloseNormal)
 		return
 	}
-	if len(methods) > 0 && !contains(methods, "anonymous") {
-		s.abort(wamp.ErrNoAuthMethod, "none of the offered authmethods is enabled on realm \""+string(h.Realm)+"\" (enabled: anonymous)", peer.CloseNormal)
-		return
-	}
 	s.features = features
 	s.realm = realm
-	s.authid = anonymousAuthID()
-	s.authrole = "anonymous"
-	s.authmethod = "anonymous"
-	s.authprovider = "static"
-	s.joined = time.Now()
+	s.id = r.allocSessionID(s)
+	req.Session = s.id
+	if r.cfg.Tokens != nil {
+		var fromUpgrade string
+		if ct, isToken := s.conn.Info().Upgrade.(*auth.ClientToken); isToken {
+			fromUpgrade = ct.Value
+		}
+		ct, err := r.cfg.Tokens.Resolve(auth.FromHello(h.Details), fromUpgrade)
+		if err != nil {
+			r.log.Warn("client tokens unavailable", "err", err)
+		} else {
+			s.clientToken, req.ClientToken = ct, ct
+		}
+	}
+	if realm.authn == nil {
+		if len(req.AuthMethods) > 0 && !contains(req.AuthMethods, "anonymous") {
+			s.abort(wamp.ErrNoAuthMethod, "none of the offered authmethods is enabled on realm \""+string(h.Realm)+"\" (enabled: anonymous)", peer.CloseNormal)
+			return
+		}
+		s.welcome(&auth.Identity{AuthID: anonymousAuthID(), AuthRole: "anonymous", AuthMethod: "anonymous", AuthProvider: "static"})
+		return
+	}
+	id, ch, err := realm.authn.Authenticate(context.Background(), req)
+	switch {
+	case err != nil:
+		s.authAbort(err)
+	case ch != nil:
+		s.challenge = ch
+		s.state.Store(stateChallenging)
+		s.send(ch.Message())
+	default:
+		s.welcome(id)
+	}
+}
 
+// authenticate handles AUTHENTICATE after a CHALLENGE.
+func (s *Session) authenticate(a *wamp.Authenticate) {
+	ch := s.challenge
+	s.challenge = nil
+	id, err := ch.Verify(context.Background(), a.Signature, a.Extra)
+	if err != nil {
+		s.authAbort(err)
+		return
+	}
+	s.welcome(id)
+}
+
+// authAbort ends a session whose authentication failed, with the error's ABORT reason.
+func (s *Session) authAbort(err error) {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		if ae.Unwrap() != nil {
+			s.router.log.Info("authentication refused", "remote", s.conn.Info().RemoteAddr, "reason", ae.URI, "cause", ae.Unwrap())
+		}
+		code := peer.CloseNormal
+		if ae.URI == wamp.ErrProtocolViolation {
+			code = peer.CloseProtocolError
+		}
+		s.abort(ae.URI, ae.Message, code)
+		return
+	}
+	s.router.log.Error("authentication failed", "remote", s.conn.Info().RemoteAddr, "err", err)
+	s.abort(wamp.ErrAuthenticationFailed, "authentication failed", peer.CloseNormal)
+}
+
+// welcome joins an authenticated session to its realm and sends WELCOME.
+func (s *Session) welcome(id *auth.Identity) {
+	realm := s.realm
+	s.authid, s.authrole, s.authmethod, s.authprovider = id.AuthID, id.AuthRole, id.AuthMethod, id.AuthProvider
+	if !realm.open {
+		if s.role = realm.authz.Role(id.AuthRole); s.role == nil {
+			s.abort(wamp.ErrNotAuthorized, "role \""+id.AuthRole+"\" is not defined on realm \""+string(realm.cfg.Name)+"\"", peer.CloseNormal)
+			return
+		}
+	}
+	// The client token goes to this client only: session meta procedures show authextra without it.
+	s.authextra = id.AuthExtra
+	extra := make(wamp.Dict, len(id.AuthExtra)+2)
+	for k, v := range id.AuthExtra {
+		extra[k] = v
+	}
+	if ct := s.clientToken; ct != nil {
+		extra["client_token"] = ct.Value
+		extra["client_id"] = ct.ClientID
+	}
+	s.joined = time.Now()
 	if !realm.join(s) {
 		s.abort(ErrLimitReached, "the realm has reached its maximum number of sessions", peer.CloseNormal)
 		return
 	}
+	s.stopHelloTimer()
 	s.state.Store(stateEstablished)
 	s.send(&wamp.Welcome{Session: s.id, Details: wamp.Dict{
 		"realm":        string(realm.cfg.Name),
@@ -93,6 +165,7 @@ func (s *Session) hello(h *wamp.Hello) {
 		"authrole":     s.authrole,
 		"authmethod":   s.authmethod,
 		"authprovider": s.authprovider,
+		"authextra":    extra,
 		"roles":        routerRoles(),
 	}})
 	realm.broker.publishMeta(metaSessionOnJoin, wamp.List{s.info()}, nil)
@@ -108,7 +181,6 @@ func (rl *Realm) join(s *Session) bool {
 	if rl.cfg.MaxSessions > 0 && len(rl.sessions) >= rl.cfg.MaxSessions {
 		return false
 	}
-	s.id = rl.router.allocSessionID(s)
 	rl.sessions[s.id] = s
 	return true
 }
@@ -168,6 +240,9 @@ func (s *Session) info() wamp.Dict {
 	}
 	if s.authextra != nil {
 		d["authextra"] = s.authextra
+	}
+	if s.clientToken != nil {
+		d["client_id"] = s.clientToken.ClientID
 	}
 	return d
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -35,6 +36,10 @@ type RealmConfig struct {
 	// AlwaysDisclosePublisher and AlwaysDiscloseCaller disclose identities whatever the client asks.
 	AlwaysDisclosePublisher bool
 	AlwaysDiscloseCaller    bool
+	// Authenticator authenticates HELLOs; nil admits anonymous sessions only.
+	Authenticator *auth.Authenticator
+	// Authorizer decides what each role may do; nil (or one without roles) allows everything.
+	Authorizer *auth.Authorizer
 }
 
 // Config configures a Router.
@@ -45,6 +50,8 @@ type Config struct {
 	// GoodbyeTimeout is how long the router waits for a client to answer the router's GOODBYE before it
 	// closes the connection (default 5s).
 	GoodbyeTimeout time.Duration
+	// Tokens issues and recognises client identity tokens; nil disables them.
+	Tokens *auth.Tokens
 	// Logger receives the router's log records (default slog.Default()).
 	Logger *slog.Logger
 }

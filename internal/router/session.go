@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 	"github.com/gateway-dev/gateway/wamp/codec"
@@ -14,6 +15,7 @@ import (
 // Session states.
 const (
 	stateNew         int32 = iota // waiting for HELLO
+	stateChallenging              // CHALLENGE sent, waiting for AUTHENTICATE
 	stateEstablished              // joined a realm
 	stateClosing                  // router sent GOODBYE, waiting for the reply
 	stateClosed                   // left the realm (connection may still be flushing)
@@ -38,6 +40,9 @@ type Session struct {
 	authextra    wamp.Dict
 	features     clientFeatures
 	joined       time.Time
+	role         *auth.Role        // compiled permissions; nil when the realm allows everything
+	clientToken  *auth.ClientToken // nil without client tokens
+	challenge    *auth.Challenge   // pending authentication (stateChallenging)
 
 	nextInvocation atomic.Uint64 // router-to-callee request IDs (session scope)
 
@@ -87,8 +92,14 @@ func (s *Session) Receive(b []byte) {
 			s.protocolViolation(fmt.Sprintf("expected HELLO, got %s", m.MessageType()))
 			return
 		}
-		s.stopHelloTimer()
 		s.hello(h)
+	case stateChallenging:
+		a, ok := m.(*wamp.Authenticate)
+		if !ok {
+			s.protocolViolation(fmt.Sprintf("expected AUTHENTICATE, got %s", m.MessageType()))
+			return
+		}
+		s.authenticate(a)
 	case stateEstablished:
 		s.dispatch(m)
 	case stateClosing:
@@ -161,6 +172,30 @@ func (s *Session) dispatch(m wamp.Message) {
 	}
 }
 
+// allowed reports whether the session's role may perform action on uri.
+func (s *Session) allowed(action auth.Action, uri wamp.URI) bool {
+	if s.role == nil {
+		return s.realm.open
+	}
+	return s.role.Allowed(action, uri)
+}
+
+// disclosedByRole reports whether the role's permission for uri forces disclosure of the publisher
+// (Publish) or caller (Call).
+func (s *Session) disclosedByRole(action auth.Action, uri wamp.URI) bool {
+	if s.role == nil {
+		return false
+	}
+	g, ok := s.role.Lookup(uri)
+	if !ok {
+		return false
+	}
+	if action == auth.Call {
+		return g.DiscloseCaller
+	}
+	return g.DisclosePublisher
+}
+
 // live reports whether the session is still joined. The broker and dealer check it under their locks
 // before they add state for s, so that nothing is added after detach removed s's state.
 func (s *Session) live() bool { return s.state.Load() == stateEstablished }
@@ -186,6 +221,7 @@ func (s *Session) sendError(reqType wamp.MessageType, req wamp.ID, uri wamp.URI,
 
 // abort sends ABORT and closes the connection; the session leaves its realm at once.
 func (s *Session) abort(reason wamp.URI, msg string, code peer.CloseCode) {
+	s.stopHelloTimer()
 	s.send(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
 	s.leave()
 	s.conn.Close(code, string(reason))

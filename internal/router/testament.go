@@ -1,6 +1,9 @@
 package router
 
-import "github.com/gateway-dev/gateway/wamp"
+import (
+	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/wamp"
+)
 
 // Testament scopes (wamp.session.add_testament).
 const (
@@ -33,6 +36,9 @@ func addTestament(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) 
 	}
 	if !rl.uri.valid(wamp.URI(topic), false, false) || reserved(wamp.URI(topic)) {
 		return fail(wamp.ErrInvalidURI, "invalid testament topic %q", topic)
+	}
+	if !caller.allowed(auth.Publish, wamp.URI(topic)) {
+		return fail(wamp.ErrNotAuthorized, "role %q may not publish to %q", caller.authrole, topic)
 	}
 	t := testament{topic: wamp.URI(topic)}
 	if len(args) > 1 && args[1] != nil {

@@ -250,6 +250,7 @@ func TestGoClientCancelTimeoutAndInterrupt(t *testing.T) {
 func TestGoClientSeesShutdown(t *testing.T) {
 	cfg := config.Default()
 	cfg.Listeners[0].Address = "127.0.0.1:0"
+	cfg.Store.DataDir = t.TempDir()
 	s, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -16,8 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/config"
 	"github.com/gateway-dev/gateway/internal/router"
+	"github.com/gateway-dev/gateway/internal/store"
 	"github.com/gateway-dev/gateway/internal/transport"
 	"github.com/gateway-dev/gateway/wamp"
 	"github.com/gateway-dev/gateway/wamp/codec"
@@ -32,9 +34,13 @@ type Endpoint struct {
 
 // Server is a configured gateway: a router and its listeners.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	router *router.Router
+	cfg     *config.Config
+	log     *slog.Logger
+	router  *router.Router
+	store   *store.Store // nil when the data directory could not be opened
+	tokens  *auth.Tokens // nil when client tokens are disabled
+	origins *auth.OriginChecker
+	stop    context.CancelFunc // stops background work (store sweeps)
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -50,27 +56,85 @@ type listener struct {
 	endpoint  Endpoint
 }
 
-// New builds the router from cfg; Start opens the listeners.
+// New builds the router from cfg: it opens the durable store (a failure is logged and the gateway
+// runs without durable state), the realms' authenticators and authorizers; Start opens the listeners.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	realms := make([]router.RealmConfig, 0, len(cfg.Realms))
-	for _, r := range cfg.Realms {
-		realms = append(realms, router.RealmConfig{
-			Name:                    wamp.URI(r.Name),
-			StrictURIs:              r.StrictURIs,
-			MaxSessions:             r.MaxSessions,
-			AllowDisclose:           r.AllowDisclose,
-			AlwaysDisclosePublisher: r.AlwaysDisclosePublisher,
-			AlwaysDiscloseCaller:    r.AlwaysDiscloseCaller,
-		})
-	}
-	rt, err := router.New(router.Config{Realms: realms, HelloTimeout: cfg.Limits.HelloTimeout, Logger: log})
+	s := &Server{cfg: cfg, log: log, errs: make(chan error, len(cfg.Listeners))}
+	st, err := store.Open(cfg.Store.DataDir, store.Options{Logger: log})
 	if err != nil {
+		log.Error("durable store unavailable: running without client tokens and one-time tickets", "err", err)
+	} else {
+		s.store = st
+	}
+	if cfg.ClientToken.Enabled {
+		s.tokens = auth.NewTokens(s.store, cfg.ClientToken)
+	}
+	if s.origins, err = auth.NewOriginChecker(cfg.Auth.AllowedOrigins); err != nil {
+		s.closeStore()
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, router: rt, errs: make(chan error, len(cfg.Listeners))}, nil
+	limiter := auth.NewLimiter(cfg.Auth.MaxFailures, cfg.Auth.FailureWindow)
+	realms := make([]router.RealmConfig, 0, len(cfg.Realms))
+	for i := range cfg.Realms {
+		r := &cfg.Realms[i]
+		authz, err := auth.NewAuthorizer(r.Roles, r.StrictURIs)
+		if err == nil {
+			var authn *auth.Authenticator
+			authn, err = auth.NewAuthenticator(r, authz, auth.Deps{Store: s.store, Tokens: s.tokens, Limiter: limiter, Logger: log})
+			realms = append(realms, router.RealmConfig{
+				Name:                    wamp.URI(r.Name),
+				StrictURIs:              r.StrictURIs,
+				MaxSessions:             r.MaxSessions,
+				AllowDisclose:           r.AllowDisclose,
+				AlwaysDisclosePublisher: r.AlwaysDisclosePublisher,
+				AlwaysDiscloseCaller:    r.AlwaysDiscloseCaller,
+				Authenticator:           authn,
+				Authorizer:              authz,
+			})
+		}
+		if err != nil {
+			s.closeStore()
+			return nil, fmt.Errorf("realm %s: %w", r.Name, err)
+		}
+	}
+	rt, err := router.New(router.Config{Realms: realms, HelloTimeout: cfg.Limits.HelloTimeout, Tokens: s.tokens, Logger: log})
+	if err != nil {
+		s.closeStore()
+		return nil, err
+	}
+	s.router = rt
+	return s, nil
+}
+
+// onUpgrade checks a WebSocket upgrade's Origin and resolves or issues the client's identity token,
+// which the 101 response sets as a cookie and the session finds in peer.Info.Upgrade.
+func (s *Server) onUpgrade(r *http.Request) (http.Header, any, error) {
+	if err := s.origins.Check(r.Header); err != nil {
+		return nil, nil, err
+	}
+	if s.tokens == nil {
+		return nil, nil, nil
+	}
+	ct, hdr, err := s.tokens.ForUpgrade(r)
+	if err != nil {
+		s.log.Warn("client tokens unavailable", "err", err)
+		return nil, nil, nil
+	}
+	return hdr, ct, nil
+}
+
+func (s *Server) closeStore() {
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// IssueTicket issues a one-time ticket for realm (see auth.IssueTicket).
+func (s *Server) IssueTicket(realm, authid, authrole string, ttl time.Duration, authextra wamp.Dict) (string, time.Time, error) {
+	return auth.IssueTicket(s.store, realm, authid, authrole, ttl, authextra)
 }
 
 // Router returns the server's router.
@@ -82,10 +146,19 @@ func (s *Server) Start() error {
 	if err := s.startDebug(); err != nil {
 		return err
 	}
+	if s.store != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.store.SweepEvery(ctx, time.Hour)
+		}()
+	}
 	for _, spec := range s.cfg.Listeners {
 		l, err := s.open(spec)
 		if err != nil {
-			s.closeListeners()
+			s.abandon()
 			return err
 		}
 		s.mu.Lock()
@@ -128,6 +201,7 @@ func (s *Server) open(spec config.Listener) (*listener, error) {
 		PingTimeout:      lim.PingTimeout,
 		WriteTimeout:     lim.WriteTimeout,
 		MaxQueueBytes:    int(lim.MaxQueueBytes),
+		OnUpgrade:        s.onUpgrade,
 		Logger:           s.log,
 	}
 	if lim.PingInterval == 0 {
@@ -209,7 +283,8 @@ func (s *Server) startDebug() error {
 	return nil
 }
 
-func (s *Server) closeListeners() {
+// abandon undoes a failed Start: listeners, debug endpoint, background work and store are closed.
+func (s *Server) abandon() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range s.listeners {
@@ -218,6 +293,11 @@ func (s *Server) closeListeners() {
 	if s.debug != nil {
 		s.debug.Close()
 	}
+	if s.stop != nil {
+		s.stop()
+	}
+	s.wg.Wait()
+	s.closeStore()
 }
 
 // Shutdown ends every session with GOODBYE wamp.close.system_shutdown, waits (until ctx is done) for the
@@ -239,7 +319,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.debug != nil {
 		s.debug.Close()
 	}
+	if s.stop != nil {
+		s.stop()
+	}
 	s.wg.Wait()
+	s.closeStore()
 	for _, l := range ls {
 		if l.spec.Unix != "" {
 			os.Remove(l.spec.Unix)

@@ -30,6 +30,7 @@ func start(t *testing.T, edit func(*config.Config)) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listeners[0].Address = "127.0.0.1:0"
+	cfg.Store.DataDir = t.TempDir()
 	cfg.Limits.HelloTimeout = 2 * time.Second
 	if edit != nil {
 		edit(cfg)
@@ -329,6 +330,7 @@ func TestNoCommonSubprotocolIsRefused(t *testing.T) {
 func TestShutdownSendsGoodbyeToEverySession(t *testing.T) {
 	cfg := config.Default()
 	cfg.Listeners[0].Address = "127.0.0.1:0"
+	cfg.Store.DataDir = t.TempDir()
 	s, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

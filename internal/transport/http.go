@@ -56,8 +56,16 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, pc *prefixConn)
 		Timeout:  s.cfg.HandshakeTimeout,
 		Protocol: func(p string) bool { return p == proto },
 	}
-	if s.cfg.ResponseHeader != nil {
-		u.Header = s.cfg.ResponseHeader(r)
+	var attach any
+	if s.cfg.OnUpgrade != nil {
+		hdr, a, err := s.cfg.OnUpgrade(r)
+		if err != nil {
+			s.stats.handshakeFailures.Add(1)
+			s.log.Debug("transport: websocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+			writeJSONError(w, http.StatusForbidden, "forbidden", err.Error())
+			return
+		}
+		u.Header, attach = hdr, a
 	}
 	nc, rw, hs, err := u.Upgrade(r, w)
 	if err == nil && hs.Protocol != proto {
@@ -78,6 +86,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, pc *prefixConn)
 	c := s.newConn(nc, kindWebSocket, ser, tlsOn)
 	c.info.Header = r.Header
 	c.info.Path = r.URL.Path
+	c.info.Upgrade = attach
 	if n := rw.Reader.Buffered(); n > 0 {
 		// Frames the client sent right behind its request: read them before the socket.
 		b, _ := rw.Reader.Peek(n)
@@ -112,8 +121,6 @@ func (s *Server) checkUpgrade(r *http.Request) (ser codec.Serializer, status int
 		return nil, http.StatusUpgradeRequired, "unsupported_version", "only WebSocket version 13 is supported"
 	case !validKey(r.Header.Get("Sec-WebSocket-Key")):
 		return nil, http.StatusBadRequest, "bad_handshake", "missing or malformed Sec-WebSocket-Key"
-	case !s.originAllowed(r):
-		return nil, http.StatusForbidden, "origin_not_allowed", "origin not allowed"
 	}
 	offered := r.Header.Values("Sec-WebSocket-Protocol")
 	for _, x := range s.cfg.Serializers {
@@ -124,10 +131,6 @@ func (s *Server) checkUpgrade(r *http.Request) (ser codec.Serializer, status int
 	return nil, http.StatusBadRequest, "unsupported_subprotocol",
 		"no supported WAMP subprotocol offered in Sec-WebSocket-Protocol; this server speaks " + s.subprotocolList()
 }
-
-// originAllowed is the hook for Origin checks.
-// TODO(AllowedOrigins): check r.Header "Origin" against a configured allow list.
-func (s *Server) originAllowed(*http.Request) bool { return true }
 
 func (s *Server) subprotocolList() string {
 	names := make([]string, len(s.cfg.Serializers))

@@ -72,9 +72,11 @@ type Config struct {
 	// such requests get 404 with a JSON body {"error": ..., "message": ...}.
 	HTTPHandler http.Handler
 
-	// ResponseHeader, if set, returns extra headers for the 101 Switching Protocols response of a
-	// WebSocket upgrade (for example Set-Cookie).
-	ResponseHeader func(r *http.Request) http.Header
+	// OnUpgrade, if set, runs for every valid WebSocket upgrade request before the 101 response. It
+	// returns extra headers for the 101 (for example Set-Cookie) and a value the connection carries
+	// in peer.Info.Upgrade (for example the client's identity token). An error refuses the upgrade
+	// with 403 and the error's text (for example an Origin that is not allowed).
+	OnUpgrade func(r *http.Request) (http.Header, any, error)
 
 	// Logger receives per-connection diagnostics at debug level (default slog.Default()).
 	Logger *slog.Logger

@@ -173,8 +173,8 @@ func mustHandshakeBody(t *testing.T, addr string) string {
 }
 
 func TestWebSocketResponseHeader(t *testing.T) {
-	ts := startServer(t, Config{ResponseHeader: func(r *http.Request) http.Header {
-		return http.Header{"Set-Cookie": {"cbtid=" + r.URL.Query().Get("x")}}
+	ts := startServer(t, Config{OnUpgrade: func(r *http.Request) (http.Header, any, error) {
+		return http.Header{"Set-Cookie": {"cbtid=" + r.URL.Query().Get("x")}}, nil, nil
 	}}, nil)
 	var cookie string
 	d := ws.Dialer{OnHeader: func(k, v []byte) error {
@@ -186,6 +186,16 @@ func TestWebSocketResponseHeader(t *testing.T) {
 	dialWSWith(t, d, "ws://"+ts.addr+"/ws?x=abc", "wamp.2.json")
 	if cookie != "cbtid=abc" {
 		t.Errorf("Set-Cookie = %q", cookie)
+	}
+}
+
+func TestWebSocketUpgradeRefusedByHook(t *testing.T) {
+	ts := startServer(t, Config{OnUpgrade: func(r *http.Request) (http.Header, any, error) {
+		return nil, nil, errors.New("origin https://evil.example is not allowed")
+	}}, nil)
+	resp, body := handshakeRequest(t, ts.addr, func(r *http.Request) { r.Header.Set("Sec-WebSocket-Protocol", "wamp.2.json") })
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body["message"], "evil.example") {
+		t.Fatalf("refused upgrade: %d %v", resp.StatusCode, body)
 	}
 }
 
