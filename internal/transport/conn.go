@@ -80,6 +80,12 @@ type conn struct {
 	rc  syscall.RawConn // non-blocking writes by the flusher; nil (TLS) means writer goroutines only
 	hdr [14]byte        // frame header scratch space, used by the reader only
 
+	// Read-ahead state, used by the reader goroutine only (see Read).
+	ra         *[]byte
+	raPos      int
+	raEnd      int
+	atBoundary bool
+
 	lastRead   atomic.Int64 // monoNow() of the last successful read
 	closedFlag atomic.Bool  // closing, readable without the lock
 	hardClosed atomic.Bool  // nc.Close was called
@@ -409,8 +415,13 @@ func (c *conn) abort(why error) {
 	c.hardClose()
 }
 
-// Read reads from the bytes left over from the HTTP upgrade first, then from the socket, and
-// records the time of activity for keepalive.
+// Read reads from the bytes left over from the HTTP upgrade first, then from the read-ahead buffer,
+// then from the socket, and records the time of activity for keepalive.
+//
+// Read-ahead: at a frame boundary (c.atBoundary, set by the frame readers before they read a
+// header) the read goes straight into p, so an idle connection blocks without holding a buffer.
+// Other small reads fill a pooled read-ahead buffer, so that the rest of a frame and the frames
+// behind it arrive with one syscall; the buffer goes back to the pool as soon as it is drained.
 func (c *conn) Read(p []byte) (int, error) {
 	if len(c.pre) > 0 {
 		n := copy(p, c.pre)
@@ -422,12 +433,55 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.srv.stats.bytesIn.Add(uint64(n))
 		return n, nil
 	}
+	if c.ra != nil {
+		n := copy(p, (*c.ra)[c.raPos:c.raEnd])
+		c.raPos += n
+		if c.raPos == c.raEnd {
+			readAheadPool.Put(c.ra)
+			c.ra = nil
+		}
+		return n, nil
+	}
+	boundary := c.atBoundary
+	c.atBoundary = false
+	if boundary || len(p) >= readAheadSize {
+		return c.readSocket(p)
+	}
+	ra := readAheadPool.Get().(*[]byte)
+	n, err := c.readSocket(*ra)
+	if n == 0 {
+		readAheadPool.Put(ra)
+		return 0, err
+	}
+	k := copy(p, (*ra)[:n])
+	if k < n {
+		c.ra, c.raPos, c.raEnd = ra, k, n
+	} else {
+		readAheadPool.Put(ra)
+	}
+	return k, err
+}
+
+func (c *conn) readSocket(p []byte) (int, error) {
 	n, err := c.nc.Read(p)
 	if n > 0 {
 		c.lastRead.Store(monoNow())
 		c.srv.stats.bytesIn.Add(uint64(n))
 	}
 	return n, err
+}
+
+// readAheadSize is the size of the pooled read-ahead buffers.
+const readAheadSize = 4 << 10
+
+var readAheadPool = sync.Pool{New: func() any { b := make([]byte, readAheadSize); return &b }}
+
+// releaseReadAhead returns the read-ahead buffer when the reader stops.
+func (c *conn) releaseReadAhead() {
+	if c.ra != nil {
+		readAheadPool.Put(c.ra)
+		c.ra = nil
+	}
 }
 
 const (
@@ -517,6 +571,7 @@ func (c *conn) run() {
 	} else {
 		err = c.readRawSocket()
 	}
+	c.releaseReadAhead()
 	c.finish(err)
 }
 

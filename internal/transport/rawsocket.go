@@ -111,6 +111,7 @@ func (s *Server) rawSocket(pc *prefixConn) {
 // readRawSocket reads frames until the connection ends and returns why it ended.
 func (c *conn) readRawSocket() error {
 	for {
+		c.atBoundary = true
 		if _, err := io.ReadFull(c, c.hdr[:4]); err != nil {
 			if err == io.EOF {
 				return errPeerClose

@@ -117,6 +117,7 @@ var errBadLength = errors.New("64-bit payload length with the most significant b
 // readWSHeader reads one frame header into the connection's scratch buffer.
 func (c *conn) readWSHeader() (h wsHeader, err error) {
 	b := c.hdr[:2]
+	c.atBoundary = true
 	if _, err = io.ReadFull(c, b); err != nil {
 		return h, err
 	}
