@@ -292,6 +292,11 @@ func (c *conn) writeLoop() {
 	for {
 		c.mu.Lock()
 		if (len(c.queue) == 0 && len(c.carry) == 0) || c.hardClosed.Load() {
+			if bw != nil {
+				// Flush workers write this socket next without deadlines of their own; a deadline
+				// left here would fail their writes once it passed.
+				_ = c.nc.SetWriteDeadline(time.Time{})
+			}
 			c.writing = false
 			// The reader has stopped and saw this writer still running: closing the socket is ours.
 			closeNow := c.closing && c.readerDone

@@ -124,6 +124,7 @@ func (c *conn) flushQueue(buf []byte) []byte {
 			}
 			c.dropQueueLocked()
 			c.mu.Unlock()
+			c.srv.log.Debug("transport: write failed", "remote", c.info.RemoteAddr, "transport", c.info.Transport, "err", err)
 			c.hardClose()
 			return buf
 		}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -469,4 +470,46 @@ func TestDefaultSerializers(t *testing.T) {
 	if got := New(Config{}, newAcceptor(true)).subprotocolList(); got != "wamp.2.json, wamp.2.msgpack, wamp.2.cbor" {
 		t.Errorf("default subprotocols %q", got)
 	}
+}
+
+// A ping written by the connection's writer goroutine sets a write deadline; data written later by a
+// flush worker must not fail on that stale deadline (it closed every connection 40 s after connect
+// with the default ping settings).
+func TestWritesAfterKeepalivePingOutliveTheWriteTimeout(t *testing.T) {
+	cfg := Config{PingInterval: 40 * time.Millisecond, PingTimeout: time.Second, WriteTimeout: 60 * time.Millisecond}
+	ts := startServer(t, cfg, newAcceptor(false))
+	nc, _ := dialWS(t, ts.addr, "wamp.2.json")
+	sess := ts.acc.next(t)
+	data := make(chan string, 100)
+	go func() {
+		for {
+			h, p, err := readFrameErr(nc)
+			if err != nil {
+				close(data)
+				return
+			}
+			switch h.OpCode {
+			case ws.OpPing:
+				_, _ = nc.Write(clientFrame(true, ws.OpPong, p, true))
+			case ws.OpText:
+				data <- string(p)
+			}
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		time.Sleep(100 * time.Millisecond) // pings went out; their write deadline has passed
+		msg := fmt.Sprintf(`["after ping %d"]`, i)
+		if err := sess.conn.Send([]byte(msg)); err != nil {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+		select {
+		case got, ok := <-data:
+			if !ok || got != msg {
+				t.Fatalf("message %d: got %q (open %v)", i, got, ok)
+			}
+		case <-time.After(waitTimeout):
+			t.Fatalf("message %d not delivered", i)
+		}
+	}
+	sess.assertOpen(t)
 }
