@@ -29,12 +29,14 @@ var serveFunc = serve
 const usage = `Usage:
   gateway [serve] [--config FILE] [--listen ADDR]
   gateway check-config FILE
+  gateway bench SCENARIO [flags]
   gateway version
   gateway help
 
 Commands:
   serve          run the gateway (the default); SIGINT or SIGTERM shuts it down gracefully
   check-config   check a configuration file and list every problem in it
+  bench          WAMP load generator: fanout, churn, rpc, idle (gateway bench -h)
   version        print the version
   help           print this help
 
@@ -62,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args, stdout, stderr)
 	case "check-config":
 		return runCheckConfig(args, stdout, stderr)
+	case "bench":
+		return runBench(args, stdout, stderr)
+	case "ticket":
+		return runTicket(args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			return usageError(stderr, "version takes no arguments")

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gateway-dev/gateway/internal/bench"
+)
+
+// Server kinds.
+const (
+	kindGateway = "gateway"
+	kindNexus   = "nexus"
+)
+
+// build compiles the gateway and the nexus wrapper into dir.
+func build(ctx context.Context, root, dir string) (gateway, nexusd string, err error) {
+	gateway = filepath.Join(dir, "gateway")
+	nexusd = filepath.Join(dir, "nexusd")
+	logf("building the gateway (%s)", gateway)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", gateway, "./cmd/gateway")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", "", fmt.Errorf("building the gateway: %w", err)
+	}
+	// bench/nexusd is a module of its own (go.mod pins nexus v3.3.0), so the gateway's module does
+	// not depend on it; `go install ...nexus/v3/nexusd@v3.3.0` would fail because the module proxy
+	// refuses nexus's version list.
+	logf("building nexus v3.3.0 with the wrapper in bench/nexusd (%s)", nexusd)
+	cmd = exec.CommandContext(ctx, "go", "build", "-o", nexusd, ".")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = filepath.Join(root, "bench", "nexusd"), os.Stderr, os.Stderr
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if err := cmd.Run(); err != nil {
+		return "", "", fmt.Errorf("building bench/nexusd: %w", err)
+	}
+	return gateway, nexusd, nil
+}
+
+// freePort returns a TCP port on 127.0.0.1 nobody listens on right now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// server is a running router under test.
+type server struct {
+	kind  string
+	cmd   *exec.Cmd
+	url   string // WebSocket URL
+	debug string // pprof host:port
+	log   *os.File
+	done  chan error
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// pinned returns argv prefixed with taskset -c core when pinning is on.
+func (c *comparison) pinned(core int, argv ...string) []string {
+	if !c.pin {
+		return argv
+	}
+	return append([]string{"taskset", "-c", strconv.Itoa(core)}, argv...)
+}
+
+// startServer starts a fresh router of the given kind, pinned to the server core with
+// GOMAXPROCS=1, and waits until it accepts connections.
+func (c *comparison) startServer(ctx context.Context, kind string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr, daddr := fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", dport)
+	var argv []string
+	switch kind {
+	case kindGateway:
+		cfg := filepath.Join(c.work, "gateway.toml")
+		// Keepalive pings off: nexus has none by default, and the runs are shorter than an interval.
+		toml := fmt.Sprintf("[server]\ndebug_address = %q\nlog_level = \"warn\"\n\n[[listeners]]\naddress = %q\n\n[limits]\nping_interval = %q\n",
+			daddr, addr, c.gatewayPing)
+		if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+			return nil, err
+		}
+		argv = []string{c.gatewayBin, "--config", cfg}
+	case kindNexus:
+		argv = []string{c.nexusBin, "-ws", addr, "-debug", daddr, "-realm", "realm1"}
+	}
+	logPath := filepath.Join(c.work, kind+".log")
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	argv = c.pinned(c.serverCore, argv...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("starting %s: %w", kind, err)
+	}
+	s := &server{kind: kind, cmd: cmd, url: "ws://" + addr + "/ws", debug: daddr, log: lf, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if ready(addr) && ready(daddr) {
+			return s, nil
+		}
+		select {
+		case err := <-s.done:
+			lf.Close()
+			return nil, fmt.Errorf("%s exited at start (%v); see %s", kind, err, logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s did not start listening on %s within 15s; see %s", kind, addr, logPath)
+		}
+	}
+}
+
+func ready(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// stop ends the server: SIGTERM, then SIGKILL after 10 s.
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.log.Close()
+}
+
+// runBench runs `gateway bench` pinned to the client core against s and returns its report.
+// onProgress sees every progress line.
+func (c *comparison) runBench(ctx context.Context, s *server, scenario string, onProgress func(string), args ...string) (*bench.Report, error) {
+	argv := append([]string{c.gatewayBin, "bench", scenario, "--url", s.url, "--json",
+		"--server-pid", strconv.Itoa(s.pid()), "--server-debug", s.debug}, args...)
+	if c.pin {
+		argv = append(argv, "--server-cpu", strconv.Itoa(c.serverCore))
+	}
+	argv = c.pinned(c.clientCore, argv...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	logf("%s: %s", s.kind, strings.Join(argv, " "))
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintf(os.Stderr, "    %s %s\n", s.kind, line)
+		if onProgress != nil {
+			onProgress(line)
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 3) { // 3: completed, found losses
+		return nil, fmt.Errorf("gateway bench %s against %s: %w", scenario, s.kind, err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		return nil, fmt.Errorf("reading the report of gateway bench %s: %w", scenario, err)
+	}
+	return &rep, nil
+}
+
+// cpuProfile saves a CPU profile of seconds from the server's pprof endpoint to path.
+func cpuProfile(ctx context.Context, debug string, seconds int, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+30)*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, seconds)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// procStatBusy returns the busy and total jiffies of all CPUs from /proc/stat.
+func procStatBusy() (busy, total float64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, errors.New("unexpected /proc/stat")
+	}
+	var v [8]float64
+	for i := range v {
+		v[i], _ = strconv.ParseFloat(f[i+1], 64)
+		total += v[i]
+	}
+	return total - v[3] - v[4], total, nil
+}
+
+// machineBusy returns the share of all CPUs that was busy over d.
+func machineBusy(d time.Duration) float64 {
+	b1, t1, err := procStatBusy()
+	if err != nil {
+		return 0
+	}
+	time.Sleep(d)
+	b2, t2, err := procStatBusy()
+	if err != nil || t2 <= t1 {
+		return 0
+	}
+	return (b2 - b1) / (t2 - t1)
+}
+
+// waitQuiet waits until the machine is at most threshold busy over one second, or maxWait passed;
+// it returns the last busy share measured.
+func waitQuiet(ctx context.Context, threshold float64, maxWait time.Duration) float64 {
+	deadline := time.Now().Add(maxWait)
+	for {
+		b := machineBusy(time.Second)
+		if b <= threshold || time.Now().After(deadline) || ctx.Err() != nil {
+			return b
+		}
+		logf("machine %.0f%% busy (other work); waiting for a quiet moment", 100*b)
+	}
+}
+
+// readFirstLine returns the first line of a file with the given prefix, without the prefix.
+func readFirstLine(path, prefix string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(v), ":"))
+		}
+	}
+	return ""
+}
+
+func fileText(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
