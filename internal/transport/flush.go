@@ -56,6 +56,9 @@ func (s *Server) flushWorker() {
 	f := &s.flush
 	bp := flushBufPool.Get().(*[]byte)
 	var chunk [flushChunk]*conn
+	// Let the goroutines that are already runnable (readers handling messages that arrived together)
+	// queue their output first: more frames per connection go out in one write.
+	runtime.Gosched()
 	for {
 		f.mu.Lock()
 		n := min(len(f.conns), flushChunk)
