@@ -6,6 +6,9 @@
 // GATEWAY_TEST_ROUTER=nexus to run the same suites against a nexus router (nexusd) instead, for
 // comparison; GATEWAY_NEXUSD may name a prebuilt nexusd binary.
 //
+// The authentication suites (auth_test.go: interop/python/auth_suite.py, interop/js/auth_suite.js)
+// each start a gateway of their own with a realm that requires authentication and defines roles.
+//
 // The Python and Node suites live in interop/python and interop/js; scripts/install-test-deps installs
 // what they need. Tests whose dependencies are missing are skipped, unless GATEWAY_INTEROP=required
 // (set by scripts/test), which makes them fail instead.

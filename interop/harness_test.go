@@ -42,6 +42,10 @@ var (
 	moduleRoot string
 	// required makes missing dependencies fail tests instead of skipping them.
 	required = os.Getenv("GATEWAY_INTEROP") == "required"
+	// scratch is TestMain's temporary directory (the gateway binary lives there).
+	scratch string
+	// gatewayBinary builds ./cmd/gateway once and returns its path.
+	gatewayBinary = sync.OnceValues(buildGateway)
 )
 
 func TestMain(m *testing.M) {
@@ -62,6 +66,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	scratch = tmp
 
 	if testing.Short() && !required {
 		rtErr = errors.New("interop suites are skipped in -short mode")
@@ -155,13 +160,18 @@ func startRouter(tmp string) (*router, error) {
 	}
 }
 
-// startGateway builds ./cmd/gateway (with -race when the tests run with -race, so interop traffic is
-// race-checked too) and starts it with WebSocket and RawSocket on one free port.
+// startGateway starts the gateway (see launchGateway) with the anonymous realm the client suites use.
 func startGateway(tmp string) (*router, error) {
+	return launchGateway(tmp, fmt.Sprintf("[[realms]]\nname = %q\n", realm), nil)
+}
+
+// buildGateway builds ./cmd/gateway into the scratch directory, with -race when the tests run with
+// -race, so interop traffic is race-checked too.
+func buildGateway() (string, error) {
 	if _, err := os.Stat(filepath.Join(moduleRoot, "cmd", "gateway")); err != nil {
-		return nil, fmt.Errorf("no ./cmd/gateway to build: %w", err)
+		return "", fmt.Errorf("no ./cmd/gateway to build: %w", err)
 	}
-	bin := filepath.Join(tmp, "gateway")
+	bin := filepath.Join(scratch, "gateway")
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
@@ -170,23 +180,62 @@ func startGateway(tmp string) (*router, error) {
 	build := exec.Command("go", args...)
 	build.Dir = moduleRoot
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
+}
+
+// gatewayConfig returns a gateway configuration: the store in the "data" directory next to the
+// configuration file (so nothing is written into the repository), one listener on addr serving
+// WebSocket at /ws and RawSocket, then body (realms, [auth], [client_token], ...).
+func gatewayConfig(addr, body string) string {
+	return fmt.Sprintf("[store]\ndata_dir = \"data\"\n\n[[listeners]]\naddress = %q\nwebsocket_path = \"/ws\"\n\n%s", addr, body)
+}
+
+// launchGateway writes gatewayConfig(free port, body) to dir/gateway.toml and starts the gateway
+// binary with it; env adds environment variables (for "env:NAME" secrets).
+func launchGateway(dir, body string, env []string) (*router, error) {
+	bin, err := gatewayBinary()
+	if err != nil {
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cfg := fmt.Sprintf("[store]\ndata_dir = \"data\"\n\n[[listeners]]\naddress = %q\nwebsocket_path = \"/ws\"\n\n[[realms]]\nname = %q\n", addr, realm)
-	cfgPath := filepath.Join(tmp, "gateway.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	cfgPath := filepath.Join(dir, "gateway.toml")
+	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(addr, body)), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the gateway config: %w", err)
 	}
 	r := &router{kind: "gateway", wsURL: "ws://" + addr + "/ws", rsURL: "rs://" + addr, rsAddr: addr}
-	if err := r.start(bin, []string{"--config", cfgPath}, addr); err != nil {
+	if err := r.start(bin, []string{"--config", cfgPath}, env, addr); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// startConfiguredGateway starts a gateway of t's own with the configuration body (see
+// gatewayConfig; realms with auth and roles, [auth], [client_token]) and stops it when t ends,
+// failing t unless it exits cleanly. It is always our gateway, whatever GATEWAY_TEST_ROUTER says:
+// these tests are about the gateway's own configuration.
+func startConfiguredGateway(t *testing.T, body string, env ...string) *router {
+	t.Helper()
+	if testing.Short() && !required {
+		t.Skip("interop suites are skipped in -short mode")
+	}
+	_, err := gatewayBinary()
+	need(t, "gateway binary", err)
+	r, err := launchGateway(t.TempDir(), body, env)
+	if err != nil {
+		t.Fatalf("starting the gateway: %v\n--- configuration ---\n%s", err, body)
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("%v\n--- gateway output (tail) ---\n%s", err, r.log.tail(8192))
+		}
+	})
+	return r
 }
 
 // startNexus starts nexusd (github.com/gammazero/nexus/v3 v3.3.0) with WebSocket and RawSocket on two
@@ -219,7 +268,7 @@ func startNexus(tmp string) (*router, error) {
 		return nil, fmt.Errorf("writing the nexusd config: %w", err)
 	}
 	r := &router{kind: "nexus", wsURL: "ws://" + wsAddr + "/ws", rsURL: "rs://" + rsAddr, rsAddr: rsAddr}
-	if err := r.start(bin, []string{"-c", cfgPath}, wsAddr, rsAddr); err != nil {
+	if err := r.start(bin, []string{"-c", cfgPath}, nil, wsAddr, rsAddr); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -265,14 +314,15 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs bin and waits until every address in ready accepts TCP connections.
-func (r *router) start(bin string, args []string, ready ...string) error {
+// start runs bin with the extra environment variables env and waits until every address in ready
+// accepts TCP connections.
+func (r *router) start(bin string, args, env []string, ready ...string) error {
 	r.log = &logBuffer{}
 	r.done = make(chan struct{})
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.Stdout = r.log
 	r.cmd.Stderr = r.log
-	r.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0")
+	r.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=0"), env...)
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", r.kind, err)
 	}

@@ -188,7 +188,8 @@ func (t *Tokens) SetCookie(ct *ClientToken, tls bool) *http.Cookie {
 	if t.cfg.Secure != nil {
 		secure = *t.cfg.Secure
 	}
-	maxAge := int(ct.Expires.Sub(t.now()).Seconds())
+	// Rounded: a token issued microseconds ago has exactly max_age left.
+	maxAge := int(ct.Expires.Sub(t.now()).Round(time.Second) / time.Second)
 	if maxAge < 1 {
 		maxAge = 1
 	}

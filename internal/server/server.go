@@ -40,7 +40,8 @@ type Server struct {
 	store   *store.Store // nil when the data directory could not be opened
 	tokens  *auth.Tokens // nil when client tokens are disabled
 	origins *auth.OriginChecker
-	stop    context.CancelFunc // stops background work (store sweeps)
+	authn   map[string]*auth.Authenticator // by realm name
+	stop    context.CancelFunc             // stops background work (store sweeps)
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -62,7 +63,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: log, errs: make(chan error, len(cfg.Listeners))}
+	s := &Server{cfg: cfg, log: log, errs: make(chan error, len(cfg.Listeners)), authn: map[string]*auth.Authenticator{}}
 	st, err := store.Open(cfg.Store.DataDir, store.Options{Logger: log})
 	if err != nil {
 		log.Error("durable store unavailable: running without client tokens and one-time tickets", "err", err)
@@ -84,6 +85,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		if err == nil {
 			var authn *auth.Authenticator
 			authn, err = auth.NewAuthenticator(r, authz, auth.Deps{Store: s.store, Tokens: s.tokens, Limiter: limiter, Logger: log})
+			s.authn[r.Name] = authn
 			realms = append(realms, router.RealmConfig{
 				Name:                    wamp.URI(r.Name),
 				StrictURIs:              r.StrictURIs,
@@ -132,9 +134,14 @@ func (s *Server) closeStore() {
 	}
 }
 
-// IssueTicket issues a one-time ticket for realm (see auth.IssueTicket).
+// IssueTicket issues a one-time ticket for authid with authrole on realm, valid for ttl. It fails when
+// the realm does not exist, does not accept one-time tickets or does not define authrole.
 func (s *Server) IssueTicket(realm, authid, authrole string, ttl time.Duration, authextra wamp.Dict) (string, time.Time, error) {
-	return auth.IssueTicket(s.store, realm, authid, authrole, ttl, authextra)
+	a := s.authn[realm]
+	if a == nil {
+		return "", time.Time{}, fmt.Errorf("no realm %q", realm)
+	}
+	return a.IssueTicket(authid, authrole, ttl, authextra)
 }
 
 // Router returns the server's router.
