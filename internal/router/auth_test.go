@@ -213,3 +213,23 @@ func TestClientTokenRecognisedAndNotExposed(t *testing.T) {
 		t.Fatalf("client token exposed through wamp.session.get: %v", info)
 	}
 }
+
+func TestTokenRevocation(t *testing.T) {
+	r := authRouter(t)
+	svc := login(t, r, "svc", "svc-secret")
+	alice := login(t, r, "alice", "alice-secret")
+	tok := alice.welc.Details["authextra"].(map[string]any)["client_token"].(string)
+	id := alice.welc.Details["authextra"].(map[string]any)["client_id"]
+
+	// A user may not revoke tokens; the backend role may.
+	alice.callError("gateway.token.revoke", nil, wamp.List{tok}, wamp.ErrNotAuthorized)
+	svc.callResult("gateway.token.revoke", wamp.List{tok}, nil)
+	again := joinWith(t, r, codec.JSON, wamp.Dict{"roles": allClientRoles, "authextra": wamp.Dict{"client_token": tok}})
+	if extra := again.welc.Details["authextra"].(map[string]any); extra["client_token"] == tok || extra["client_id"] == id {
+		t.Fatalf("revoked token still recognised: %v", extra)
+	}
+	if n := svc.callResult("gateway.token.revoke_authid", wamp.List{"nobody"}, nil).Args[0]; n != int64(0) {
+		t.Fatalf("revoke_authid of an unknown authid: %v", n)
+	}
+	svc.callError("gateway.token.revoke", nil, nil, wamp.ErrInvalidArgument)
+}

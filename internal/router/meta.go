@@ -51,6 +51,8 @@ func metaProcedures() map[wamp.URI]metaProcedure {
 		"wamp.session.flush_testaments": flushTestaments,
 		"wamp.subscription.match":       subscriptionMatch,
 		"wamp.registration.match":       registrationMatch,
+		procTokenRevoke:                 tokenRevoke,
+		procTokenRevokeAuthID:           tokenRevokeAuthID,
 	}
 	tableProcedures(procs, "wamp.subscription.", "subscribers", brokerTable)
 	tableProcedures(procs, "wamp.registration.", "callees", dealerTable)
