@@ -49,6 +49,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	err      error
+	cause    error // the router's reason for ending the session, noted before the connection closes
 	pending  map[wamp.ID]*request
 	subs     map[wamp.ID][]*Subscription // copy-on-write slices
 	regs     map[wamp.ID]*Registration
@@ -243,6 +244,9 @@ func (c *Client) end(cause error) {
 		return
 	}
 	c.state.Store(stateEnded)
+	if c.cause != nil {
+		cause = c.cause
+	}
 	c.err = cause
 	c.mu.Unlock()
 
@@ -351,11 +355,19 @@ func (c *Client) handle(m wamp.Message) {
 			c.end(ErrClosed)
 			return
 		}
+		cause := &CloseError{Reason: m.Reason, Details: m.Details}
+		// The router closes the connection once it has our answer; the reason must not be lost to
+		// the writer or reader seeing that close first.
+		c.mu.Lock()
+		if c.cause == nil {
+			c.cause = cause
+		}
+		c.mu.Unlock()
 		bye := &wamp.Goodbye{Details: emptyDict, Reason: wamp.ErrGoodbyeAndOut}
 		if _, err := c.send(context.Background(), bye, nil, sendForce); err != nil {
 			c.log.Debug("wamp client: cannot answer GOODBYE", "error", err)
 		}
-		c.end(&CloseError{Reason: m.Reason, Details: m.Details})
+		c.end(cause)
 	case *wamp.Abort:
 		c.end(&CloseError{Abort: true, Reason: m.Reason, Details: m.Details})
 	default:
