@@ -150,8 +150,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidURI, "topic \""+string(m.Topic)+"\" is in a namespace reserved for the router")
 		return
 	}
-	if !s.allowed(auth.Publish, m.Topic) {
-		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not publish to \""+string(m.Topic)+"\"")
+	if !s.authorize(auth.Publish, wamp.PUBLISH, m.Request, m.Topic) {
 		return
 	}
 	if m.Options["ppt_scheme"] != nil && !s.features.publisherPassthru {
@@ -282,8 +281,7 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(m.Topic)+"\" for match \""+match+"\"")
 		return
 	}
-	if !s.allowed(auth.Subscribe, m.Topic) {
-		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not subscribe to \""+string(m.Topic)+"\"")
+	if !s.authorize(auth.Subscribe, wamp.SUBSCRIBE, m.Request, m.Topic) {
 		return
 	}
 	b.mu.Lock()

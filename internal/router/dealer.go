@@ -140,8 +140,7 @@ func (d *dealer) register(s *Session, m *wamp.Register) {
 		s.sendError(wamp.REGISTER, m.Request, wamp.ErrInvalidURI, "procedure \""+string(m.Procedure)+"\" is in a namespace reserved for the router")
 		return
 	}
-	if !s.allowed(auth.Register, m.Procedure) {
-		s.sendError(wamp.REGISTER, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not register \""+string(m.Procedure)+"\"")
+	if !s.authorize(auth.Register, wamp.REGISTER, m.Request, m.Procedure) {
 		return
 	}
 	d.mu.Lock()
@@ -249,8 +248,7 @@ func parseCallOptions(o wamp.Dict) (c callOptions, err error) {
 
 // call handles CALL.
 func (d *dealer) call(s *Session, m *wamp.Call) {
-	if !s.allowed(auth.Call, m.Procedure) {
-		s.sendError(wamp.CALL, m.Request, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not call \""+string(m.Procedure)+"\"")
+	if !s.authorize(auth.Call, wamp.CALL, m.Request, m.Procedure) {
 		return
 	}
 	if proc, ok := d.meta[m.Procedure]; ok {

@@ -180,6 +180,19 @@ func (s *Session) allowed(action auth.Action, uri wamp.URI) bool {
 	return s.role.Allowed(action, uri)
 }
 
+// actionVerbs phrase the denial messages.
+var actionVerbs = map[auth.Action]string{auth.Publish: "publish to", auth.Subscribe: "subscribe to", auth.Call: "call", auth.Register: "register"}
+
+// authorize reports whether the session's role may perform action on uri; if not, it answers the
+// request with ERROR wamp.error.not_authorized.
+func (s *Session) authorize(action auth.Action, reqType wamp.MessageType, req wamp.ID, uri wamp.URI) bool {
+	if s.allowed(action, uri) {
+		return true
+	}
+	s.sendError(reqType, req, wamp.ErrNotAuthorized, "role \""+s.authrole+"\" may not "+actionVerbs[action]+" \""+string(uri)+"\"")
+	return false
+}
+
 // disclosedByRole reports whether the role's permission for uri forces disclosure of the publisher
 // (Publish) or caller (Call).
 func (s *Session) disclosedByRole(action auth.Action, uri wamp.URI) bool {
