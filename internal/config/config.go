@@ -139,6 +139,9 @@ type Realm struct {
 	// Roles are the realm's roles and their permissions. Without any, every session may do
 	// everything (authorization is off).
 	Roles []Role `toml:"roles"`
+	// EventClasses are the realm's event classes (events.go): schemas of the events published
+	// to their topics.
+	EventClasses []EventClass `toml:"event_classes"`
 }
 
 func (r *Realm) setDefaults() {

@@ -21,6 +21,7 @@ import (
 //   - Secret: an inline string, "env:NAME" or "file:PATH" (never echoed in errors)
 //   - *bool: an optional boolean (nil when the key is absent)
 //   - structs (TOML tables), slices of structs (arrays of tables), slices of the scalars above
+//   - types implementing nodeDecoder (events.go), which decode themselves
 //
 // A struct whose pointer has a setDefaults method gets it called before an array element is
 // decoded into it, so each [[element]] starts from its defaults.
@@ -34,7 +35,7 @@ var (
 
 // isLeaf reports whether values of type t are single settings rather than tables.
 func isLeaf(t reflect.Type) bool {
-	return t.Kind() != reflect.Struct || t == secretType
+	return t.Kind() != reflect.Struct || t == secretType || isCustom(t)
 }
 
 // defaulter is implemented by array-of-tables element types whose zero value is not the default.
@@ -107,6 +108,10 @@ func (d *decoder) decodeStruct(n *node, path string, rv reflect.Value) {
 // decodeValue decodes n into rv, which must be settable.
 func (d *decoder) decodeValue(n *node, path string, rv reflect.Value, size bool) {
 	t := rv.Type()
+	if isCustom(t) {
+		rv.Addr().Interface().(nodeDecoder).decodeNode(d, n, path)
+		return
+	}
 	switch {
 	case t == durationType:
 		v, err := parseDuration(n)
@@ -273,6 +278,11 @@ func stripIndexes(p string) string {
 	}
 }
 
+// isArrayOfTables reports whether t is decoded from an array of tables ([[name]]).
+func isArrayOfTables(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && !isCustom(t)
+}
+
 // knownKeys lists the dotted paths of every setting (leaf key) of struct type t, with arrays of
 // tables written without index ("listeners.address").
 func knownKeys(t reflect.Type, prefix string) []string {
@@ -280,7 +290,7 @@ func knownKeys(t reflect.Type, prefix string) []string {
 	for _, f := range fields(t) {
 		p := childPath(prefix, f.name)
 		ft := t.Field(f.index).Type
-		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+		if isArrayOfTables(ft) {
 			ft = ft.Elem()
 		}
 		if !isLeaf(ft) {

@@ -22,12 +22,44 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatalf("Load(%s):\n%v", examplePath, err)
 	}
 	want := Default()
-	want.Realms = append(want.Realms, realmWithDefaults(Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true}))
+	app := realmWithDefaults(Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true})
+	app.EventClasses = exampleEventClasses()
+	want.Realms = append(want.Realms, app)
 	want.File = examplePath
 	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("example =\n%+v\nwant\n%+v", c, want)
 	}
+}
+
+// exampleEventClasses are the event classes of docs/examples/gateway.toml.
+func exampleEventClasses() []EventClass {
+	strict := true
+	return []EventClass{{
+		Name:        "chat.message",
+		Topic:       "com.example.chat.message",
+		Description: "A message posted to a chat room.",
+		Strict:      &strict,
+		Visibility:  EventVisibility{Kind: VisibilityPublic},
+		Retention:   &EventRetention{MaxEvents: 1000, MaxAge: 24 * time.Hour},
+		Fields: EventFields{
+			{Name: "room", Type: TypeString, Required: true},
+			{Name: "text", Type: TypeString, Required: true},
+			{Name: "sent_at", Type: TypeTimestamp, Required: true},
+			{Name: "priority", Type: TypeEnum, Values: []string{"low", "normal", "high"}},
+			{Name: "tags", Type: TypeList, Items: &EventField{Type: TypeString}},
+			{Name: "author", Type: TypeObject, Required: true, Fields: EventFields{
+				{Name: "id", Type: TypeInt},
+				{Name: "name", Type: TypeString, Required: true},
+			}},
+		},
+	}, {
+		Name:       "chat.message.private",
+		Topic:      "com.example.chat.message.private",
+		Extends:    "chat.message",
+		Visibility: EventVisibility{Kind: VisibilityAuthenticated},
+		Fields:     EventFields{{Name: "recipient", Type: TypeString, Required: true}},
+	}}
 }
 
 // Every setting must be documented in docs/CONFIG.md and shown in the example, so a new key
@@ -77,7 +109,7 @@ func arraysOfTables(t reflect.Type, prefix string) map[string]bool {
 	for _, f := range fields(t) {
 		p := childPath(prefix, f.name)
 		ft := t.Field(f.index).Type
-		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+		if isArrayOfTables(ft) {
 			out[p] = true
 			ft = ft.Elem()
 		}

@@ -24,6 +24,9 @@ func FuzzParse(f *testing.F) {
 		"[[a.b]]\n[a]\nx = 1\n[[a.b]]\ny = [1, 2, {z = 3}]\n",
 		"x = [[1], [\"a\"]]\n\"quoted key\" = 1979-05-27\n",
 		"[server\nlog_level = info\n",
+		"[[realms]]\nname = \"r\"\n[[realms.event_classes]]\nname = \"a\"\ntopic = \"a\"\nextends = \"b\"\n" +
+			"visibility = [\"x\"]\nretention = { max_events = 1 }\nfields = { x = { type = \"list\", items = { type = \"object\", fields = { y = \"enum\" } } } }\n" +
+			"[[realms.event_classes]]\nname = \"b\"\ntopic = \"a.b\"\nextends = \"a\"\nfields.x = \"int\"\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -301,6 +301,7 @@ func (v *checker) realms(rs []Realm, tokens *ClientToken) {
 		p := "realms[" + strconv.Itoa(i) + "]"
 		key := p + ".name"
 		v.realmAuth(p, r, tokens)
+		v.eventClasses(p, r)
 		if r.MaxSessions < 0 {
 			v.report(p+".max_sessions", "must be 0 (unlimited) or more")
 		}
