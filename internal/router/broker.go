@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
+	"github.com/gateway-dev/gateway/internal/query"
 	"github.com/gateway-dev/gateway/wamp"
 )
 
-// subscription is a (topic pattern, match policy) with its subscribed sessions. Its ID is shared by all
-// subscribers, so an EVENT for it is encoded once per serializer.
+// subscription is a (topic pattern, match policy, filter) with its subscribed sessions. Its ID is
+// shared by all subscribers, so an EVENT for it is encoded once per serializer.
 type subscription struct {
 	id      wamp.ID
 	topic   wamp.URI
@@ -19,7 +21,23 @@ type subscription struct {
 	created time.Time
 	subs    []*Session       // subscribers, in no particular order
 	pos     map[*Session]int // index of each subscriber in subs
+
+	entry  *topicEntry
+	filter *query.Filter // nil: every event of the topic
+	handle query.Handle  // in entry.filters
 }
+
+// topicEntry holds the subscriptions of one (topic pattern, match policy): the unfiltered one and
+// the filtered ones, which an index matches against each event's fields.
+type topicEntry struct {
+	topic    wamp.URI
+	match    string
+	plain    *subscription
+	filtered map[string]*subscription // by canonical filter
+	filters  *query.Index
+}
+
+func (e *topicEntry) empty() bool { return e.plain == nil && len(e.filtered) == 0 }
 
 func (sub *subscription) add(s *Session) bool {
 	if _, ok := sub.pos[s]; ok {
@@ -44,19 +62,35 @@ func (sub *subscription) remove(s *Session) {
 }
 
 func (sub *subscription) details() wamp.Dict {
-	return wamp.Dict{"id": sub.id, "created": sub.created.UTC().Format(time.RFC3339Nano), "uri": string(sub.topic), "match": sub.match}
+	d := wamp.Dict{"id": sub.id, "created": sub.created.UTC().Format(time.RFC3339Nano), "uri": string(sub.topic), "match": sub.match}
+	if sub.filter != nil {
+		d["x_filter"] = sub.filter.String()
+	}
+	return d
 }
 
 // broker routes publications to subscriptions.
 type broker struct {
 	realm *Realm
 	mu    sync.RWMutex
-	index *patternIndex[*subscription]
+	index *patternIndex[*topicEntry]
 	byID  map[wamp.ID]*subscription
 }
 
 func newBroker(rl *Realm) *broker {
-	return &broker{realm: rl, index: newPatternIndex[*subscription](), byID: map[wamp.ID]*subscription{}}
+	return &broker{realm: rl, index: newPatternIndex[*topicEntry](), byID: map[wamp.ID]*subscription{}}
+}
+
+// each calls fn for every subscription (filtered or not) whose pattern matches uri. Callers hold b.mu.
+func (b *broker) each(uri wamp.URI, fn func(*subscription)) {
+	b.index.each(uri, func(_ string, e *topicEntry) {
+		if e.plain != nil {
+			fn(e.plain)
+		}
+		for _, sub := range e.filtered {
+			fn(sub)
+		}
+	})
 }
 
 // publication is one event to deliver.
@@ -69,6 +103,7 @@ type publication struct {
 	kwargs    wamp.Dict
 	details   wamp.Dict // publisher disclosure and passthru keys; nil when none
 	filter    *deliveryFilter
+	class     *events.Class // the event class of the topic; nil when none
 }
 
 // deliveryFilter holds the subscriber black- and whitelists of a PUBLISH.
@@ -157,6 +192,13 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.protocolViolation("PUBLISH in payload passthru mode, but the publisher did not announce payload_passthru_mode")
 		return
 	}
+	class := b.realm.events.ByTopic(string(m.Topic))
+	if class != nil {
+		if err := class.Validate(m.Args, m.Kwargs); err != nil {
+			s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidArgument, "event class \""+class.Name()+"\": "+err.Error())
+			return
+		}
+	}
 	p, ack, err := b.parsePublish(s, m)
 	if err != nil {
 		var oe *optionError
@@ -167,6 +209,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.sendError(wamp.PUBLISH, m.Request, uri, err.Error())
 		return
 	}
+	p.class = class
 	b.deliver(p)
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: p.id})
@@ -216,37 +259,100 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 }
 
 // deliver sends p to every matching subscriber. Each subscription's EVENT is encoded at most once per
-// serializer; the encoded bytes are shared by all its subscribers' queues.
+// serializer; the encoded bytes are shared by all its subscribers' queues. Filtered subscriptions are
+// found through each topic entry's filter index, with the event's fields extracted once.
 func (b *broker) deliver(p *publication) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	b.index.each(p.topic, func(match string, sub *subscription) {
-		var enc [4][]byte
-		var ev *wamp.Event
-		for _, s := range sub.subs {
-			if s == p.publisher && p.excludeMe {
-				continue
-			}
-			if p.filter != nil && !p.filter.allows(s) {
-				continue
-			}
+	var ev *query.Event
+	entry := func(match string, e *topicEntry, check *events.Class) {
+		if e.plain != nil {
+			b.deliverTo(p, match, e.plain, check)
+		}
+		if len(e.filtered) > 0 {
 			if ev == nil {
-				ev = &wamp.Event{Subscription: sub.id, Publication: p.id, Details: eventDetails(p, match), Args: p.args, Kwargs: p.kwargs}
+				ev = query.NewEvent(p.kwargs, p.meta())
 			}
-			buf := enc[s.serIdx]
-			if buf == nil {
-				var err error
-				if buf, err = s.ser.Encode(nil, ev); err != nil {
-					b.realm.router.log.Error("cannot encode EVENT", "topic", p.topic, "err", err)
-					return
-				}
-				enc[s.serIdx] = buf
-			}
-			if err := s.conn.Send(buf); err != nil && err == peer.ErrTooBig {
-				b.realm.router.log.Debug("EVENT larger than the subscriber accepts; not delivered", "session", s.id, "topic", p.topic)
-			}
+			e.filters.Match(ev, func(sub any) { b.deliverTo(p, match, sub.(*subscription), check) })
+		}
+	}
+	// A class that is not public is checked per subscriber on pattern subscriptions; an exact
+	// subscription to its topic was checked at SUBSCRIBE.
+	var patternCheck *events.Class
+	if p.class != nil && !p.class.Visible("", false) {
+		patternCheck = p.class
+	}
+	b.index.each(p.topic, func(match string, e *topicEntry) {
+		if match == matchExact {
+			entry(match, e, nil)
+		} else {
+			entry(match, e, patternCheck)
 		}
 	})
+	if p.class != nil {
+		// Subscribers to a class receive the events of its subclasses.
+		for _, a := range p.class.Ancestors() {
+			if e, ok := b.index.get(matchExact, wamp.URI(a.Topic())); ok {
+				var check *events.Class
+				if !p.class.VisibleWherever(a) {
+					check = p.class
+				}
+				entry(matchAncestor, e, check)
+			}
+		}
+	}
+	if ev != nil {
+		ev.Release()
+	}
+}
+
+// matchAncestor marks a delivery to the subscribers of a parent class: EVENT.Details carries the
+// concrete topic as for pattern subscriptions.
+const matchAncestor = "ancestor"
+
+// meta is what filters can address besides the kwargs.
+func (p *publication) meta() query.Meta {
+	m := query.Meta{Topic: string(p.topic)}
+	if p.class != nil {
+		m.Class = p.class.Name()
+	}
+	if id, ok := p.details["publisher_authid"].(string); ok {
+		m.Publisher = id // only when the publisher is disclosed
+	}
+	return m
+}
+
+// deliverTo queues p's EVENT for sub on every subscriber it is eligible for; with class set, only on
+// subscribers that may see that class.
+func (b *broker) deliverTo(p *publication, match string, sub *subscription, class *events.Class) {
+	var enc [4][]byte
+	var ev *wamp.Event
+	for _, s := range sub.subs {
+		if s == p.publisher && p.excludeMe {
+			continue
+		}
+		if p.filter != nil && !p.filter.allows(s) {
+			continue
+		}
+		if class != nil && !s.sees(class) {
+			continue
+		}
+		if ev == nil {
+			ev = &wamp.Event{Subscription: sub.id, Publication: p.id, Details: eventDetails(p, match), Args: p.args, Kwargs: p.kwargs}
+		}
+		buf := enc[s.serIdx]
+		if buf == nil {
+			var err error
+			if buf, err = s.ser.Encode(nil, ev); err != nil {
+				b.realm.router.log.Error("cannot encode EVENT", "topic", p.topic, "err", err)
+				return
+			}
+			enc[s.serIdx] = buf
+		}
+		if err := s.conn.Send(buf); err == peer.ErrTooBig {
+			b.realm.router.log.Debug("EVENT larger than the subscriber accepts; not delivered", "session", s.id, "topic", p.topic)
+		}
+	}
 }
 
 // eventDetails builds EVENT.Details for a subscription with the given match policy.
@@ -270,32 +376,57 @@ func (b *broker) publishMeta(topic wamp.URI, args wamp.List, kwargs wamp.Dict) {
 	b.deliver(&publication{id: randomID(), topic: topic, args: args, kwargs: kwargs})
 }
 
-// subscribe handles SUBSCRIBE.
+// subscribe handles SUBSCRIBE, including filtered subscriptions (option x_filter, or a topic derived by
+// gateway.query.topic).
 func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	match, err := parseMatch(m.Options)
 	if err != nil {
 		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
 		return
 	}
-	if !b.realm.uri.validMatch(m.Topic, match) {
-		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(m.Topic)+"\" for match \""+match+"\"")
+	topic := m.Topic
+	filterOpt, hasFilter := m.Options[optFilter]
+	if derived, src, ok := decodeQueryTopic(topic); ok {
+		if hasFilter || match != matchExact {
+			s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, "a topic from gateway.query.topic takes neither x_filter nor a match policy")
+			return
+		}
+		topic, filterOpt, hasFilter = derived, src, true
+	}
+	if !b.realm.uri.validMatch(topic, match) {
+		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidURI, "invalid topic URI \""+string(topic)+"\" for match \""+match+"\"")
 		return
 	}
-	if !s.authorize(auth.Subscribe, wamp.SUBSCRIBE, m.Request, m.Topic) {
+	if !s.authorize(auth.Subscribe, wamp.SUBSCRIBE, m.Request, topic) {
 		return
+	}
+	var schema *query.Schema
+	if match == matchExact {
+		if c := b.realm.events.ByTopic(string(topic)); c != nil {
+			if !s.sees(c) {
+				s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrNotAuthorized, "the events of class \""+c.Name()+"\" are not visible to role \""+s.authrole+"\"")
+				return
+			}
+			schema = c.Schema()
+		}
+	}
+	var filter *query.Filter
+	if hasFilter {
+		if filter, err = compileFilter(filterOpt, schema); err != nil {
+			s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
+			return
+		}
 	}
 	b.mu.Lock()
 	if !s.live() {
 		b.mu.Unlock()
 		return
 	}
-	sub, ok := b.index.get(match, m.Topic)
-	created := false
-	if !ok {
-		sub = &subscription{id: unusedID(b.byID), topic: m.Topic, match: match, created: time.Now(), pos: map[*Session]int{}}
-		b.index.put(match, m.Topic, sub)
-		b.byID[sub.id] = sub
-		created = true
+	sub, created, err := b.subscriptionLocked(match, topic, filter)
+	if err != nil {
+		b.mu.Unlock()
+		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
+		return
 	}
 	added := sub.add(s)
 	if added {
@@ -313,6 +444,49 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	if added {
 		b.publishMeta(metaSubOnSubscribe, wamp.List{s.id, sub.id}, nil)
 	}
+}
+
+// subscriptionLocked returns the subscription for (match, topic, filter), creating it when needed.
+// Callers hold b.mu.
+func (b *broker) subscriptionLocked(match string, topic wamp.URI, filter *query.Filter) (*subscription, bool, error) {
+	e, ok := b.index.get(match, topic)
+	if !ok {
+		e = &topicEntry{topic: topic, match: match}
+		b.index.put(match, topic, e)
+	}
+	if filter == nil {
+		if e.plain == nil {
+			e.plain = b.newSubscriptionLocked(e, nil)
+			return e.plain, true, nil
+		}
+		return e.plain, false, nil
+	}
+	key := filter.String()
+	if sub := e.filtered[key]; sub != nil {
+		return sub, false, nil
+	}
+	if e.filters == nil {
+		e.filters = query.NewIndex()
+		e.filtered = map[string]*subscription{}
+	}
+	sub := b.newSubscriptionLocked(e, filter)
+	h, err := e.filters.Add(filter, sub)
+	if err != nil {
+		delete(b.byID, sub.id)
+		if e.empty() {
+			b.index.del(match, topic)
+		}
+		return nil, false, err
+	}
+	sub.handle = h
+	e.filtered[key] = sub
+	return sub, true, nil
+}
+
+func (b *broker) newSubscriptionLocked(e *topicEntry, f *query.Filter) *subscription {
+	sub := &subscription{id: unusedID(b.byID), topic: e.topic, match: e.match, created: time.Now(), pos: map[*Session]int{}, entry: e, filter: f}
+	b.byID[sub.id] = sub
+	return sub
 }
 
 // unsubscribe handles UNSUBSCRIBE.
@@ -337,12 +511,21 @@ func (b *broker) unsubscribe(s *Session, m *wamp.Unsubscribe) {
 func (b *broker) removeLocked(s *Session, sub *subscription) (deleted bool) {
 	sub.remove(s)
 	delete(s.subs, sub.id)
-	if len(sub.subs) == 0 {
-		b.index.del(sub.match, sub.topic)
-		delete(b.byID, sub.id)
-		return true
+	if len(sub.subs) > 0 {
+		return false
 	}
-	return false
+	e := sub.entry
+	if sub.filter == nil {
+		e.plain = nil
+	} else {
+		e.filters.Remove(sub.handle)
+		delete(e.filtered, sub.filter.String())
+	}
+	if e.empty() {
+		b.index.del(sub.match, sub.topic)
+	}
+	delete(b.byID, sub.id)
+	return true
 }
 
 // detach removes all of s's subscriptions.

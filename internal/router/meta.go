@@ -52,6 +52,9 @@ func metaProcedures() map[wamp.URI]metaProcedure {
 		"wamp.subscription.match":       subscriptionMatch,
 		"wamp.registration.match":       registrationMatch,
 		procTokenRevoke:                 tokenRevoke,
+		"gateway.query.topic":           queryTopic,
+		"gateway.event.list":            eventList,
+		"gateway.event.describe":        eventDescribe,
 		procTokenRevokeAuthID:           tokenRevokeAuthID,
 	}
 	tableProcedures(procs, "wamp.subscription.", "subscribers", brokerTable)
@@ -242,9 +245,9 @@ func sessionKillAll(rl *Realm, caller *Session, _ wamp.List, kwargs wamp.Dict) m
 // metaTable exposes the broker's subscriptions or the dealer's registrations to the meta procedures.
 type metaTable[T any] struct {
 	lock     func() (unlock func())
-	index    func() *patternIndex[T]
+	lists    func() map[string][]wamp.ID                      // IDs by match policy
+	lookupID func(match string, uri wamp.URI) (wamp.ID, bool) // the unfiltered entry for a pattern
 	byID     func(wamp.ID) (T, bool)
-	id       func(T) wamp.ID
 	details  func(T) wamp.Dict
 	members  func(T) []*Session
 	notFound wamp.URI
@@ -254,10 +257,21 @@ type metaTable[T any] struct {
 func brokerTable(rl *Realm) metaTable[*subscription] {
 	b := rl.broker
 	return metaTable[*subscription]{
-		lock:     func() func() { b.mu.RLock(); return b.mu.RUnlock },
-		index:    func() *patternIndex[*subscription] { return b.index },
+		lock: func() func() { b.mu.RLock(); return b.mu.RUnlock },
+		lists: func() map[string][]wamp.ID {
+			out := map[string][]wamp.ID{}
+			for _, sub := range b.byID {
+				out[sub.match] = append(out[sub.match], sub.id)
+			}
+			return out
+		},
+		lookupID: func(match string, uri wamp.URI) (wamp.ID, bool) {
+			if e, ok := b.index.get(match, uri); ok && e.plain != nil {
+				return e.plain.id, true
+			}
+			return 0, false
+		},
 		byID:     func(id wamp.ID) (*subscription, bool) { s, ok := b.byID[id]; return s, ok },
-		id:       func(s *subscription) wamp.ID { return s.id },
 		details:  (*subscription).details,
 		members:  func(s *subscription) []*Session { return s.subs },
 		notFound: wamp.ErrNoSuchSubscription,
@@ -268,10 +282,21 @@ func brokerTable(rl *Realm) metaTable[*subscription] {
 func dealerTable(rl *Realm) metaTable[*registration] {
 	d := rl.dealer
 	return metaTable[*registration]{
-		lock:     func() func() { d.mu.Lock(); return d.mu.Unlock },
-		index:    func() *patternIndex[*registration] { return d.index },
+		lock: func() func() { d.mu.Lock(); return d.mu.Unlock },
+		lists: func() map[string][]wamp.ID {
+			out := map[string][]wamp.ID{}
+			for _, reg := range d.byID {
+				out[reg.match] = append(out[reg.match], reg.id)
+			}
+			return out
+		},
+		lookupID: func(match string, uri wamp.URI) (wamp.ID, bool) {
+			if r, ok := d.index.get(match, uri); ok {
+				return r.id, true
+			}
+			return 0, false
+		},
 		byID:     func(id wamp.ID) (*registration, bool) { r, ok := d.byID[id]; return r, ok },
-		id:       func(r *registration) wamp.ID { return r.id },
 		details:  (*registration).details,
 		members:  func(r *registration) []*Session { return r.callees },
 		notFound: wamp.ErrNoSuchRegistration,
@@ -294,16 +319,18 @@ func matchOption(v any) (string, bool) {
 // list implements wamp.*.list: the IDs by match policy.
 func (mt metaTable[T]) list() metaResult {
 	defer mt.lock()()
-	ix := mt.index()
-	collect := func(t map[wamp.URI]T) []any {
-		out := make([]any, 0, len(t))
-		for _, v := range t {
-			out = append(out, mt.id(v))
+	lists := mt.lists()
+	out := wamp.Dict{}
+	for _, m := range [...]string{matchExact, matchPrefix, matchWildcard} {
+		ids := lists[m]
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		l := make([]any, len(ids))
+		for i, id := range ids {
+			l[i] = id
 		}
-		sort.Slice(out, func(i, j int) bool { return out[i].(wamp.ID) < out[j].(wamp.ID) })
-		return out
+		out[m] = l
 	}
-	return ok(wamp.Dict{"exact": collect(ix.exact), "prefix": collect(ix.prefix), "wildcard": collect(ix.wildcard)})
+	return ok(out)
 }
 
 // lookup implements wamp.*.lookup(uri, [options]): the ID for exactly that pattern, or null.
@@ -321,8 +348,8 @@ func (mt metaTable[T]) lookup(args wamp.List) metaResult {
 		return fail(wamp.ErrInvalidArgument, "options must be a dictionary with match exact, prefix or wildcard")
 	}
 	defer mt.lock()()
-	if v, found := mt.index().get(match, wamp.URI(uri)); found {
-		return ok(mt.id(v))
+	if id, found := mt.lookupID(match, wamp.URI(uri)); found {
+		return ok(id)
 	}
 	return ok(nil)
 }
@@ -370,7 +397,7 @@ func subscriptionMatch(rl *Realm, _ *Session, args wamp.List, _ wamp.Dict) metaR
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	var ids []any
-	b.index.each(wamp.URI(topic), func(_ string, sub *subscription) { ids = append(ids, sub.id) })
+	b.each(wamp.URI(topic), func(sub *subscription) { ids = append(ids, sub.id) })
 	if len(ids) == 0 {
 		return ok(nil)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -22,6 +23,7 @@ type Realm struct {
 	dealer *dealer
 	authn  *auth.Authenticator // nil: anonymous sessions only
 	authz  *auth.Authorizer    // nil: everything allowed
+	events *events.Registry    // nil: no event classes
 	open   bool                // no roles configured: every session may do everything
 
 	mu       sync.RWMutex
@@ -30,7 +32,8 @@ type Realm struct {
 
 func newRealm(r *Router, cfg RealmConfig) *Realm {
 	rl := &Realm{router: r, cfg: cfg, uri: uriRule{strict: cfg.StrictURIs}, sessions: map[wamp.ID]*Session{},
-		authn: cfg.Authenticator, authz: cfg.Authorizer, open: cfg.Authorizer == nil || cfg.Authorizer.Open()}
+		authn: cfg.Authenticator, authz: cfg.Authorizer, open: cfg.Authorizer == nil || cfg.Authorizer.Open(),
+		events: cfg.Events}
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
 	return rl

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -40,6 +41,8 @@ type RealmConfig struct {
 	Authenticator *auth.Authenticator
 	// Authorizer decides what each role may do; nil (or one without roles) allows everything.
 	Authorizer *auth.Authorizer
+	// Events holds the realm's event classes; nil means none.
+	Events *events.Registry
 }
 
 // Config configures a Router.

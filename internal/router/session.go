@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
 	"github.com/gateway-dev/gateway/wamp/codec"
@@ -207,6 +208,11 @@ func (s *Session) disclosedByRole(action auth.Action, uri wamp.URI) bool {
 		return g.DiscloseCaller
 	}
 	return g.DisclosePublisher
+}
+
+// sees reports whether the session may see the events of class c (its visibility setting).
+func (s *Session) sees(c *events.Class) bool {
+	return c.Visible(s.authrole, s.authmethod != "anonymous")
 }
 
 // live reports whether the session is still joined. The broker and dealer check it under their locks

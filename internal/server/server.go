@@ -18,6 +18,7 @@ import (
 
 	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/config"
+	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/router"
 	"github.com/gateway-dev/gateway/internal/store"
 	"github.com/gateway-dev/gateway/internal/transport"
@@ -82,6 +83,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	for i := range cfg.Realms {
 		r := &cfg.Realms[i]
 		authz, err := auth.NewAuthorizer(r.Roles, r.StrictURIs)
+		var classes *events.Registry
+		if err == nil {
+			classes, err = events.NewRegistry(r.EventClasses)
+		}
 		if err == nil {
 			var authn *auth.Authenticator
 			authn, err = auth.NewAuthenticator(r, authz, auth.Deps{Store: s.store, Tokens: s.tokens, Limiter: limiter, Logger: log})
@@ -95,6 +100,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 				AlwaysDiscloseCaller:    r.AlwaysDiscloseCaller,
 				Authenticator:           authn,
 				Authorizer:              authz,
+				Events:                  classes,
 			})
 		}
 		if err != nil {

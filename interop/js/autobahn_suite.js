@@ -249,6 +249,35 @@ scenario('unsubscribe', async (c) => {
   check(inbox.rest().length === 0, 'event delivered after unsubscribe');
 });
 
+scenario('x_filter', async (c) => {
+  // Content filters through the x_filter SUBSCRIBE option, which Autobahn|JS passes through.
+  const sub = await c.connect();
+  const pub = await c.connect();
+  const topic = c.uri('chat');
+  const markerTopic = c.uri('chat.marker');
+  const [in42] = await c.subscribe(sub, topic, 'room42', { x_filter: 'room == "42"' });
+  const [urgent] = await c.subscribe(sub, topic, 'urgent', { x_filter: 'priority >= 3 && has(room)' });
+  for (const [room, priority] of [['41', 1], ['42', 1], ['41', 5], ['42', 5]]) {
+    await c.publish(pub, topic, [], { room, priority });
+  }
+  const pair = (kw) => `${kw.room}/${kw.priority}`; // key order in a dictionary is not significant
+  const got42 = [pair((await in42.next('room 42 event')).kwargs), pair((await in42.next('room 42 event')).kwargs)];
+  const gotUrgent = [pair((await urgent.next('urgent event')).kwargs), pair((await urgent.next('urgent event')).kwargs)];
+  check(got42.join() === '42/1,42/5', 'room 42 filter got %s', got42.join());
+  check(gotUrgent.join() === '41/5,42/5', 'urgent filter got %s', gotUrgent.join());
+  const [markers] = await c.subscribe(sub, markerTopic, 'markers');
+  await c.publish(pub, markerTopic, ['m']);
+  await markers.next('marker');
+  check(in42.rest().length === 0 && urgent.rest().length === 0, 'events that match no filter were delivered');
+  let refused = null;
+  try {
+    await within(sub.subscribe(topic, () => {}, { x_filter: 'room ==' }), STEP_TIMEOUT, 'ERROR for a bad filter');
+  } catch (e) {
+    refused = e;
+  }
+  check(refused && refused.error === 'wamp.error.invalid_argument', 'bad filter: got %s', short(refused));
+});
+
 scenario('register_call', async (c) => {
   const callee = await c.connect();
   const caller = await c.connect();

@@ -545,6 +545,34 @@ async def meta_session_count_get(s):
         raise Failure("wamp.session.get of an unknown session succeeded")
 
 
+@scenario("query_topic_filters")
+async def query_topic_filters(s):
+    # AutobahnPython cannot add x_filter to SUBSCRIBE: gateway.query.topic derives a topic instead.
+    sub, pub = await s.connect(), await s.connect()
+    topic, marker_topic = s.uri("chat"), s.uri("chat.marker")
+    room42 = await within(sub.call("gateway.query.topic", topic, 'room == "42"'), STEP_TIMEOUT, "derived topic")
+    urgent = await within(sub.call("gateway.query.topic", topic, "priority >= 3"), STEP_TIMEOUT, "derived topic")
+    in42, _ = await s.subscribe(sub, room42, "room42")
+    inurgent, _ = await s.subscribe(sub, urgent, "urgent")
+    for room, prio in (("41", 1), ("42", 1), ("41", 5), ("42", 5)):
+        await within(pub.publish(topic, room=room, priority=prio, options=PublishOptions(acknowledge=True)),
+                     STEP_TIMEOUT, "PUBLISHED")
+    got42 = [(await in42.next("room 42 event")).kwargs for _ in range(2)]
+    goturgent = [(await inurgent.next("urgent event")).kwargs for _ in range(2)]
+    check(got42 == [{"room": "42", "priority": 1}, {"room": "42", "priority": 5}], "room 42 filter got %r", got42)
+    check(goturgent == [{"room": "41", "priority": 5}, {"room": "42", "priority": 5}], "urgent filter got %r", goturgent)
+    markers, _ = await s.subscribe(sub, marker_topic, "markers")
+    await within(pub.publish(marker_topic, "m", options=PublishOptions(acknowledge=True)), STEP_TIMEOUT, "PUBLISHED")
+    await markers.next("marker")
+    check(not in42.rest() and not inurgent.rest(), "events that match no filter were delivered")
+    try:
+        await within(sub.call("gateway.query.topic", topic, "room =="), STEP_TIMEOUT, "ERROR for a bad filter")
+    except ApplicationError as e:
+        check(e.error == "wamp.error.invalid_argument", "bad filter: got %r", e.error)
+    else:
+        raise Failure("a malformed filter was accepted")
+
+
 async def run(args):
     suite = Suite(args.url, args.realm, args.serializer)
     label = "python %s/%s" % (suite.transport, args.serializer)
