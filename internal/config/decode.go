@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gateway-dev/gateway/internal/typo"
 )
 
 // The decoder fills the Config struct from the node tree by reflection, driven by `toml:"name"`
@@ -223,14 +225,11 @@ func suggest(key, path string, fs []field) string {
 	if len(key) > 64 {
 		return ""
 	}
-	best, bestDist := "", 0
-	for _, f := range fs {
-		d := editDistance(strings.ToLower(key), f.name)
-		if d <= maxTypos(f.name) && (best == "" || d < bestDist) {
-			best, bestDist = f.name, d
-		}
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.name
 	}
-	if best != "" {
+	if best := typo.Closest(key, names); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	for _, p := range knownKeys(reflect.TypeFor[Config](), "") {
@@ -241,18 +240,6 @@ func suggest(key, path string, fs []field) string {
 		}
 	}
 	return ""
-}
-
-// maxTypos is how many edits still count as a typo of name.
-func maxTypos(name string) int {
-	switch {
-	case len(name) <= 3:
-		return 1
-	case len(name) <= 8:
-		return 2
-	default:
-		return 3
-	}
 }
 
 func splitLast(p string) (parent, last string) {
@@ -300,25 +287,4 @@ func knownKeys(t reflect.Type, prefix string) []string {
 		}
 	}
 	return keys
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

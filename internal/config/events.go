@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gateway-dev/gateway/internal/typo"
 )
 
 // EventClass defines a class of events in a realm ([[realms.event_classes]]). Publishing to the
@@ -210,13 +212,7 @@ func suggestAmong(key string, names []string) string {
 	if len(key) > 64 {
 		return ""
 	}
-	best, bestDist := "", 0
-	for _, name := range names {
-		d := editDistance(strings.ToLower(key), name)
-		if d <= maxTypos(name) && (best == "" || d < bestDist) {
-			best, bestDist = name, d
-		}
-	}
+	best := typo.Closest(key, names)
 	if best == "" {
 		return ""
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gateway-dev/gateway/internal/config"
+	"github.com/gateway-dev/gateway/internal/typo"
 	"github.com/gateway-dev/gateway/wamp"
 )
 
@@ -279,19 +280,11 @@ func (o *object) declared(name string) bool {
 
 // similar returns the declared field name closest to name, if it is close enough to be a typo.
 func (o *object) similar(name string) string {
-	if len(name) > 64 {
-		return ""
-	}
-	best, bestDist := "", 0
-	lower := strings.ToLower(name)
+	names := make([]string, len(o.fields))
 	for i := range o.fields {
-		f := o.fields[i].name
-		d := editDistance(lower, strings.ToLower(f))
-		if d <= maxTypos(f) && (best == "" || d < bestDist) {
-			best, bestDist = f, d
-		}
+		names[i] = o.fields[i].name
 	}
-	return best
+	return typo.Closest(name, names)
 }
 
 // check validates a value that is not nil at the top of an object (nil list elements are
@@ -477,37 +470,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "..."
-}
-
-// maxTypos is how many edits still count as a typo of name.
-func maxTypos(name string) int {
-	switch {
-	case len(name) <= 3:
-		return 1
-	case len(name) <= 8:
-		return 2
-	default:
-		return 3
-	}
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
