@@ -1,6 +1,6 @@
 // Package store is the gateway's embedded durable store: one pebble database in the data
 // directory, opened once per process (pebble locks the directory). It keeps client identity
-// tokens and one-time tickets now, and persistent subscriptions and per-topic event logs later.
+// tokens, one-time tickets, persistent subscriptions, per-topic event logs and retained events.
 //
 // Every operation returns an error instead of panicking: after Close, after a fatal storage
 // error, or on a nil *Store, operations fail with an error that matches ErrUnavailable, so the
@@ -23,13 +23,33 @@
 //	'O'   'O' hash(ticket)                         one-time ticket record (JSON)
 //	'Y'   'Y' uint64(expiry unix ns) hash(ticket)  empty: tickets by expiry, for Sweep
 //
-// Reserved for later issues (documented here so the layout stays coherent):
+//	'S'   'S' str(owner) str(topic) str(match) str(filter)
+//	                                               persistent subscription (JSON: authid,
+//	                                               created, last delivered seq per topic)
+//	'E'   'E' str(topic) uint64(seq)               event log entry (binary, see encodeEvent);
+//	                                               retention drops the oldest with one
+//	                                               DeleteRange ['E' topic old, 'E' topic new)
+//	'H'   'H' topic                                event log head: uint64 next seq, oldest
+//	                                               retained seq, retained bytes, oldest time
+//	'R'   'R' topic                                retained event: uint64(seq) encoded event
 //
-//	'S'   'S' str(realm) uint64(subscription id)   persistent subscription
-//	'E'   'E' str(realm) str(topic) uint64(seq)    event log entry: sequence-numbered appends,
-//	                                               range reads by seq, retention by DeleteRange
-//	                                               over ['E' realm topic 0, 'E' realm topic N)
-//	'H'   'H' str(realm) str(topic)                event log head: next seq, retained range
+// 'H' and 'R' keys end with the raw topic so that topics can be listed by URI prefix. Event
+// logs are named by topic only: a gateway serving several realms passes a topic name that
+// includes the realm.
+//
+// # Event logs and durability
+//
+// Appends go through one committer goroutine, which assigns per-topic sequence numbers and
+// commits concurrent appends as one pebble batch: under the default SyncGroup policy they
+// share one fsync and each Append returns once its event is on disk. Retention is applied by
+// the committer right after each commit to the topics it touched, before the appends return
+// (opportunistic trimming, no timer): it drops the oldest events beyond the count, age or byte
+// bound with one DeleteRange, unsynced (a lost trim is redone by the next). Trim applies it to
+// a topic that gets no more appends (age bounds); the caller schedules that.
+//
+// When the store cannot write (closed, failed disk, fatal pebble error) durable writes return
+// an error matching ErrUnavailable and never panic; callers must keep live traffic flowing
+// (deliver events without sequence numbers) and refuse only what needs durability.
 package store
 
 import (
@@ -106,6 +126,18 @@ func (e *OpenError) Unwrap() []error {
 type Options struct {
 	// Logger receives pebble's messages (info at debug level); nil discards them.
 	Logger *slog.Logger
+	// Sync is the durability policy of appends and other durable writes (default: group
+	// commit, see SyncPolicy).
+	Sync SyncPolicy
+	// Retention returns the retention of a topic's event log when none was registered with
+	// SetRetention; nil keeps everything.
+	Retention func(topic string) Retention
+	// MaxSubscriptionsPerClient bounds the persistent subscriptions of one owner; 0 means
+	// DefaultMaxSubscriptionsPerClient, negative means no limit.
+	MaxSubscriptionsPerClient int
+
+	// wrapFS, in tests, wraps the file system pebble uses (to inject failures).
+	wrapFS func(vfs.FS) vfs.FS
 }
 
 // Store is an open data directory. Its methods are safe for concurrent use.
@@ -118,6 +150,13 @@ type Store struct {
 	fsc  io.Closer              // stops the disk-health checker of the file system wrapper
 	wmu  sync.Mutex             // serialises read-modify-write updates
 	dead atomic.Pointer[string] // set by a fatal pebble error; operations then fail
+
+	policy    SyncPolicy
+	com       *committer // sequences and group-commits appends
+	maxSubs   int
+	retFunc   func(string) Retention
+	retMu     sync.RWMutex
+	retention map[string]Retention // registered with SetRetention
 }
 
 // Open opens (creating if needed) the store in dir. The directory is locked until Close;
@@ -140,13 +179,19 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	s = &Store{dir: dir, log: log, lock: lock}
+	s = &Store{dir: dir, log: log, lock: lock, policy: opts.Sync, retFunc: opts.Retention, maxSubs: opts.MaxSubscriptionsPerClient}
+	if s.maxSubs == 0 {
+		s.maxSubs = DefaultMaxSubscriptionsPerClient
+	}
 	// The disk-health wrapper logs writes that stall; pebble would add it too, but could not
 	// stop its goroutine when Open fails.
 	fsys, fsc := vfs.WithDiskHealthChecks(vfs.Default, 5*time.Second, nil, func(info vfs.DiskSlowInfo) {
 		log.Warn("store: slow disk", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
 	})
 	s.fsc = fsc
+	if opts.wrapFS != nil {
+		fsys = opts.wrapFS(fsys)
+	}
 	defer func() {
 		if r := recover(); r != nil { // pebble reports some corruption by panicking
 			err = openError(dir, fmt.Errorf("%w: %v", ErrCorrupt, r))
@@ -172,6 +217,8 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		db.Close()
 		return nil, err
 	}
+	s.com = newCommitter(s, opts.Sync)
+	go s.com.run()
 	return s, nil
 }
 
@@ -245,6 +292,9 @@ func (s *Store) Close() error {
 	if s == nil {
 		return nil
 	}
+	if s.com != nil {
+		s.com.stop() // before taking mu: the committer's last group holds it shared
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -298,7 +348,7 @@ func (s *Store) do(what string, op func(db *pebble.DB) error) (err error) {
 		}
 	}()
 	if err := op(s.db); err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrExists) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrExists) || errors.Is(err, ErrLimit) {
 			return err
 		}
 		return fmt.Errorf("store: %s: %w", what, err)

@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		holdLock(dir)
 		return
 	}
+	if dir := os.Getenv("STORE_TEST_APPENDER"); dir != "" {
+		appendForever(dir)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
