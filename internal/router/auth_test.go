@@ -233,3 +233,18 @@ func TestTokenRevocation(t *testing.T) {
 	}
 	svc.callError("gateway.token.revoke", nil, nil, wamp.ErrInvalidArgument)
 }
+
+func TestAuthenticateMustArriveWithinTheHelloTimeout(t *testing.T) {
+	r := authRouter(t)
+	r.cfg.HelloTimeout = 50 * time.Millisecond
+	c := dial(t, r, codec.JSON)
+	c.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": allClientRoles, "authmethods": []any{"ticket"}, "authid": "alice"}})
+	recvAs[*wamp.Challenge](c)
+	deadline := time.Now().Add(2 * time.Second)
+	for !c.conn.isClosed() {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that never answers the CHALLENGE was not closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

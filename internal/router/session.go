@@ -72,9 +72,10 @@ func (s *Session) startHelloTimer(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.helloTimer = time.AfterFunc(d, func() {
-		if s.state.Load() == stateNew {
-			s.router.log.Debug("closing connection: no HELLO in time", "remote", s.conn.Info().RemoteAddr)
-			s.conn.Close(peer.ClosePolicy, "no HELLO within the hello timeout")
+		// The timeout covers the whole opening: HELLO and, when challenged, AUTHENTICATE.
+		if st := s.state.Load(); st == stateNew || st == stateChallenging {
+			s.router.log.Debug("closing connection: session not established in time", "remote", s.conn.Info().RemoteAddr)
+			s.conn.Close(peer.ClosePolicy, "session not established within the hello timeout")
 		}
 	})
 }
