@@ -270,7 +270,7 @@ func (c *testClient) expectAbort(reason wamp.URI) {
 	}
 }
 
-// drainMeta reads and discards messages until none arrives for a moment.
+// drain reads and discards messages until none arrives for a moment.
 func (c *testClient) drain() {
 	for {
 		select {
