@@ -487,6 +487,7 @@ var nexusGaps = map[string]string{
 	"autobahn-js/*/progressive_results": "nexus forwards receive_progress only to callees that announce call_canceling, " +
 		"which Autobahn|JS does not",
 	"python/*/query_topic_filters": "content filters are a gateway extension",
+	"python/*/event_retention":     "nexus v3.3.0 does not implement event retention",
 	"autobahn-js/*/x_filter":       "content filters are a gateway extension",
 	"python/*/call_timeout":        nexusTimeoutURI,
 	"autobahn-js/*/call_timeout":   nexusTimeoutURI,

@@ -71,10 +71,11 @@ func (sub *subscription) details() wamp.Dict {
 
 // broker routes publications to subscriptions.
 type broker struct {
-	realm *Realm
-	mu    sync.RWMutex
-	index *patternIndex[*topicEntry]
-	byID  map[wamp.ID]*subscription
+	realm    *Realm
+	mu       sync.RWMutex
+	index    *patternIndex[*topicEntry]
+	byID     map[wamp.ID]*subscription
+	retained retainedEvents
 }
 
 func newBroker(rl *Realm) *broker {
@@ -210,6 +211,9 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		return
 	}
 	p.class = class
+	if retain, _ := optBool(m.Options, "retain", false); retain {
+		b.retained.set(p)
+	}
 	b.deliver(p)
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: p.id})
@@ -230,6 +234,9 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 	}
 	disclose, err := optBool(o, "disclose_me", false)
 	if err != nil {
+		return nil, false, err
+	}
+	if _, err := optBool(o, "retain", false); err != nil {
 		return nil, false, err
 	}
 	cfg := b.realm.cfg
@@ -380,6 +387,10 @@ func (b *broker) publishMeta(topic wamp.URI, args wamp.List, kwargs wamp.Dict) {
 // gateway.query.topic).
 func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	match, err := parseMatch(m.Options)
+	var getRetained bool
+	if err == nil {
+		getRetained, err = optBool(m.Options, "get_retained", false)
+	}
 	if err != nil {
 		s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrInvalidArgument, err.Error())
 		return
@@ -435,8 +446,12 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 		}
 		s.subs[sub.id] = sub
 	}
-	// SUBSCRIBED is queued under the lock so that no EVENT for the subscription can overtake it.
+	// SUBSCRIBED (and the retained events) are queued under the lock so that no live EVENT for the
+	// subscription can overtake them.
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
+	if getRetained {
+		b.sendRetained(s, sub)
+	}
 	b.mu.Unlock()
 	if created {
 		b.publishMeta(metaSubOnCreate, wamp.List{s.id, sub.details()}, nil)

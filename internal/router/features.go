@@ -12,6 +12,7 @@ var brokerFeatures = []string{
 	"subscription_meta_api",
 	"session_meta_api",
 	"payload_passthru_mode",
+	"event_retention",
 }
 
 var dealerFeatures = []string{

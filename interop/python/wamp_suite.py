@@ -545,6 +545,22 @@ async def meta_session_count_get(s):
         raise Failure("wamp.session.get of an unknown session succeeded")
 
 
+@scenario("event_retention")
+async def event_retention(s):
+    pub = await s.connect()
+    topic = s.uri("retained")
+    await within(pub.publish(topic, 1, options=PublishOptions(retain=True, acknowledge=True)), STEP_TIMEOUT, "PUBLISHED")
+    await within(pub.publish(topic, 2, options=PublishOptions(retain=True, acknowledge=True)), STEP_TIMEOUT, "PUBLISHED")
+    await within(pub.publish(topic, 3, options=PublishOptions(acknowledge=True)), STEP_TIMEOUT, "PUBLISHED")
+    sub = await s.connect()
+    inbox, _ = await s.subscribe(sub, topic, "retained", get_retained=True)
+    ev = await inbox.next("the retained event")
+    check(ev.args == [2], "retained event: got %r, want [2] (the last one published with retain)", ev.args)
+    await within(pub.publish(topic, 4, options=PublishOptions(acknowledge=True)), STEP_TIMEOUT, "PUBLISHED")
+    ev = await inbox.next("a live event after the retained one")
+    check(ev.args == [4], "live event after the retained one: got %r", ev.args)
+
+
 @scenario("query_topic_filters")
 async def query_topic_filters(s):
     # AutobahnPython cannot add x_filter to SUBSCRIBE: gateway.query.topic derives a topic instead.
