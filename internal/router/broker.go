@@ -212,7 +212,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 	}
 	p.class = class
 	if retain, _ := optBool(m.Options, "retain", false); retain {
-		b.retained.set(p)
+		b.retain(p)
 	}
 	b.deliver(p)
 	if ack {

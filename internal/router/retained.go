@@ -3,6 +3,10 @@ package router
 import (
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/gateway-dev/gateway/internal/store"
+	"github.com/gateway-dev/gateway/wamp/codec"
 
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -10,7 +14,9 @@ import (
 // Event retention (WAMP event_retention): a PUBLISH with retain=true becomes its topic's retained
 // event, and a SUBSCRIBE with get_retained=true receives the retained event of every topic it covers
 // that it would have been eligible for, marked with Details.retained = true, right after SUBSCRIBED.
-// Retained events are kept in memory (the spec asks for best effort), one per topic.
+// Retained events are kept in memory, one per topic, and written to the realm's store (when it has
+// one) so that they survive restarts; a retained publication restricted by black/white lists is kept
+// in memory only, since those lists name sessions of the past.
 
 // retainedEvents holds the last retained publication per topic.
 type retainedEvents struct {
@@ -25,6 +31,54 @@ func (r *retainedEvents) set(p *publication) {
 	}
 	r.m[p.topic] = p
 	r.mu.Unlock()
+}
+
+// retain makes p its topic's retained event.
+func (b *broker) retain(p *publication) {
+	b.retained.set(p)
+	st := b.realm.cfg.Store
+	if st == nil || p.filter != nil {
+		return
+	}
+	payload, err := codec.MsgPackSerializer.Encode(nil, &wamp.Event{Subscription: 1, Publication: p.id, Details: p.details, Args: p.args, Kwargs: p.kwargs})
+	if err == nil {
+		err = st.Retain(b.retainedKey(p.topic), store.StoredEvent{Event: store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload, Time: time.Now()}})
+	}
+	if err != nil {
+		b.realm.router.log.Warn("retained event kept in memory only", "topic", p.topic, "err", err)
+	}
+}
+
+// retainedKey is a topic's key in the store: realm name, a space (no URI contains one), topic.
+func (b *broker) retainedKey(topic wamp.URI) string {
+	return string(b.realm.cfg.Name) + " " + string(topic)
+}
+
+// loadRetained reads the realm's retained events back from the store.
+func (b *broker) loadRetained() {
+	st := b.realm.cfg.Store
+	if st == nil {
+		return
+	}
+	prefix := b.retainedKey("")
+	err := st.RetainedPrefix(prefix, func(key string, se store.StoredEvent) bool {
+		m, err := codec.MsgPackSerializer.Decode(se.Payload)
+		ev, isEvent := m.(*wamp.Event)
+		if err != nil || !isEvent || se.Codec != "msgpack" {
+			b.realm.router.log.Warn("unreadable retained event skipped", "key", key, "err", err)
+			return true
+		}
+		topic := wamp.URI(key[len(prefix):])
+		p := &publication{id: ev.Publication, topic: topic, args: ev.Args, kwargs: ev.Kwargs, class: b.realm.events.ByTopic(string(topic))}
+		if len(ev.Details) > 0 {
+			p.details = ev.Details
+		}
+		b.retained.set(p)
+		return true
+	})
+	if err != nil {
+		b.realm.router.log.Warn("retained events not loaded", "realm", b.realm.cfg.Name, "err", err)
+	}
 }
 
 // matching returns the retained publications on topics that (match, pattern) covers.

@@ -20,6 +20,7 @@ import (
 	"github.com/gateway-dev/gateway/internal/auth"
 	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
+	"github.com/gateway-dev/gateway/internal/store"
 	"github.com/gateway-dev/gateway/wamp"
 )
 
@@ -43,6 +44,8 @@ type RealmConfig struct {
 	Authorizer *auth.Authorizer
 	// Events holds the realm's event classes; nil means none.
 	Events *events.Registry
+	// Store keeps durable state (retained events); nil keeps them in memory only.
+	Store *store.Store
 }
 
 // Config configures a Router.
@@ -98,7 +101,9 @@ func New(cfg Config) (*Router, error) {
 		if _, dup := r.realms[rc.Name]; dup {
 			return nil, fmt.Errorf("router: realm %q configured twice", rc.Name)
 		}
-		r.realms[rc.Name] = newRealm(r, rc)
+		rl := newRealm(r, rc)
+		rl.broker.loadRetained()
+		r.realms[rc.Name] = rl
 	}
 	return r, nil
 }

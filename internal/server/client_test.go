@@ -270,3 +270,64 @@ func TestGoClientSeesShutdown(t *testing.T) {
 		t.Fatalf("client saw %v, want GOODBYE wamp.close.system_shutdown", c.Err())
 	}
 }
+
+// Retained events survive a restart on the same data directory, except those restricted to
+// particular sessions or users, which are kept in memory only.
+func TestRetainedEventsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	run := func() (*Server, func()) {
+		cfg := config.Default()
+		cfg.Listeners[0].Address = "127.0.0.1:0"
+		cfg.Store.DataDir = dir
+		s, err := New(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return s, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			s.Shutdown(sctx)
+		}
+	}
+	s, stop := run()
+	pub := connect(t, s.Endpoints()[0].WebSocketURL, codec.JSON, nil)
+	for _, p := range []struct {
+		topic string
+		opts  wamp.Dict
+	}{
+		{"sensor.temp", wamp.Dict{"retain": true, "acknowledge": true}},
+		{"private.note", wamp.Dict{"retain": true, "acknowledge": true, "eligible_authid": []any{"alice"}}},
+	} {
+		if _, err := pub.Publish(ctx(t), p.topic, wamp.List{"value of " + p.topic}, wamp.Dict{"unit": "C"}, p.opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub.Close()
+	stop()
+
+	s, stop = run()
+	defer stop()
+	sub := connect(t, s.Endpoints()[0].WebSocketURL, codec.CBOR, nil)
+	got := make(chan *wamp.Event, 4)
+	for _, topic := range []string{"sensor.temp", "private.note"} {
+		if _, err := sub.Subscribe(ctx(t), topic, func(e *wamp.Event) { got <- e }, wamp.Dict{"get_retained": true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case e := <-got:
+		if e.Args[0] != "value of sensor.temp" || e.Kwargs["unit"] != "C" || e.Details["retained"] != true {
+			t.Fatalf("retained event after restart: %+v", e)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the retained event did not survive the restart")
+	}
+	select {
+	case e := <-got:
+		t.Fatalf("a retained event restricted to other users was replayed after restart: %+v", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

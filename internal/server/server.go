@@ -101,6 +101,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 				Authenticator:           authn,
 				Authorizer:              authz,
 				Events:                  classes,
+				Store:                   s.store,
 			})
 		}
 		if err != nil {
