@@ -214,6 +214,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 	if retain, _ := optBool(m.Options, "retain", false); retain {
 		b.retain(p)
 	}
+	b.record(p)
 	b.deliver(p)
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: p.id})

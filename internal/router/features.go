@@ -13,6 +13,7 @@ var brokerFeatures = []string{
 	"session_meta_api",
 	"payload_passthru_mode",
 	"event_retention",
+	"event_history",
 }
 
 var dealerFeatures = []string{

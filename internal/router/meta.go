@@ -50,6 +50,7 @@ func metaProcedures() map[wamp.URI]metaProcedure {
 		"wamp.session.add_testament":    addTestament,
 		"wamp.session.flush_testaments": flushTestaments,
 		"wamp.subscription.match":       subscriptionMatch,
+		"wamp.subscription.get_events":  getEvents,
 		"wamp.registration.match":       registrationMatch,
 		procTokenRevoke:                 tokenRevoke,
 		"gateway.query.topic":           queryTopic,

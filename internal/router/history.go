@@ -1,0 +1,198 @@
+package router
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/events"
+	"github.com/gateway-dev/gateway/internal/store"
+	"github.com/gateway-dev/gateway/wamp"
+	"github.com/gateway-dev/gateway/wamp/codec"
+)
+
+// Event history (WAMP event_history): the events of an event class with a retention setting are
+// appended to the realm's store before they are delivered, and wamp.subscription.get_events returns
+// what a subscription would have received of them (its topic pattern, the subclasses of a class it
+// subscribes to, its filter), within the class's retention.
+
+// maxHistory bounds one get_events answer.
+const maxHistory = 10000
+
+// historyKey is a topic's log in the store: realm name, a space (no URI contains one), topic.
+func (b *broker) historyKey(topic string) string { return string(b.realm.cfg.Name) + " " + topic }
+
+// record appends p to its class's history; it is called before delivery. A store that cannot write
+// loses the history entry, not the event.
+func (b *broker) record(p *publication) {
+	st := b.realm.cfg.Store
+	if st == nil || p.class == nil {
+		return
+	}
+	r := p.class.Retention()
+	if !r.Retained() {
+		return
+	}
+	payload, err := codec.MsgPackSerializer.Encode(nil, &wamp.Event{Subscription: 1, Publication: p.id, Details: p.details, Args: p.args, Kwargs: p.kwargs})
+	if err == nil {
+		_, err = st.AppendWithRetention(b.historyKey(string(p.topic)), store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload},
+			store.Retention{MaxCount: uint64(r.MaxEvents), MaxAge: r.MaxAge})
+	}
+	if err != nil {
+		b.realm.router.log.Warn("event not recorded in the history", "topic", p.topic, "err", err)
+	}
+}
+
+// historyEvent is one event of a history answer before it is turned into a dictionary.
+type historyEvent struct {
+	at    time.Time
+	seq   uint64
+	topic string
+	ev    *wamp.Event
+}
+
+// getEvents implements wamp.subscription.get_events(subscription; reverse, limit, topic, from_time,
+// after_time, before_time, until_time).
+func getEvents(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) metaResult {
+	b := rl.broker
+	st := rl.cfg.Store
+	id, bad := argID(args, 0, "subscription")
+	if bad != nil {
+		return *bad
+	}
+	o, err := parseHistoryOptions(kwargs)
+	if err != nil {
+		return fail(wamp.ErrInvalidArgument, "%v", err)
+	}
+	b.mu.RLock()
+	sub := b.byID[id]
+	b.mu.RUnlock()
+	if sub == nil {
+		return fail(wamp.ErrNoSuchSubscription, "no subscription %d", id)
+	}
+	if !caller.allowed(auth.Subscribe, sub.topic) {
+		return fail(wamp.ErrNotAuthorized, "role %q may not subscribe to %q", caller.authrole, sub.topic)
+	}
+	classes := historyClasses(rl.events, sub)
+	if st == nil || len(classes) == 0 {
+		return fail(wamp.ErrInvalidArgument, "no event history for subscription %d: history is kept for event classes with a retention setting", id)
+	}
+	var all []historyEvent
+	for _, c := range classes {
+		if !caller.sees(c) || (o.topic != "" && c.Topic() != o.topic) {
+			continue
+		}
+		stored, err := st.Range(b.historyKey(c.Topic()), 0, 0)
+		if err != nil {
+			return fail(wamp.ErrUnavailable, "event history unavailable: %v", err)
+		}
+		for _, se := range stored {
+			m, err := codec.MsgPackSerializer.Decode(se.Payload)
+			ev, isEvent := m.(*wamp.Event)
+			if err != nil || !isEvent || !o.inTime(se.Time) {
+				continue
+			}
+			p := &publication{topic: wamp.URI(c.Topic()), kwargs: ev.Kwargs, details: ev.Details, class: c}
+			if sub.filter != nil && !sub.filter.Eval(ev.Kwargs, p.meta()) {
+				continue
+			}
+			all = append(all, historyEvent{at: se.Time, seq: se.Seq, topic: c.Topic(), ev: ev})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b historyEvent) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	if o.reverse {
+		slices.Reverse(all)
+	}
+	limit := int(min(o.limit, maxHistory))
+	if limit <= 0 {
+		limit = maxHistory
+	}
+	out := make([]any, 0, min(len(all), limit))
+	for _, h := range all {
+		if len(out) == limit {
+			break
+		}
+		d := wamp.Dict{
+			"timestamp": h.at.UTC().Format(time.RFC3339Nano), "subscription": sub.id,
+			"publication": h.ev.Publication, "topic": h.topic,
+		}
+		if h.ev.Args != nil {
+			d["args"] = h.ev.Args
+		}
+		if h.ev.Kwargs != nil {
+			d["kwargs"] = h.ev.Kwargs
+		}
+		for k, v := range h.ev.Details {
+			d[k] = v // publisher disclosure and passthru keys, as the EVENT carried them
+		}
+		out = append(out, d)
+	}
+	return ok(out)
+}
+
+// historyClasses lists the classes with history whose events sub receives: those whose topic its
+// pattern covers and, for an exact subscription to a class, the subclasses.
+func historyClasses(reg *events.Registry, sub *subscription) []*events.Class {
+	var out []*events.Class
+	base := reg.ByTopic(string(sub.topic))
+	for _, c := range reg.List() {
+		if !c.Retention().Retained() {
+			continue
+		}
+		if patternMatches(sub.match, sub.topic, wamp.URI(c.Topic())) || (sub.match == matchExact && base != nil && c.IsA(base)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// historyOptions are the keyword arguments of get_events.
+type historyOptions struct {
+	reverse                    bool
+	limit                      int64
+	topic                      string
+	from, after, before, until time.Time
+}
+
+func parseHistoryOptions(kw wamp.Dict) (o historyOptions, err error) {
+	if o.reverse, err = optBool(kw, "reverse", false); err != nil {
+		return
+	}
+	if o.limit, err = optInt(kw, "limit", 0); err != nil {
+		return
+	}
+	if o.limit < 0 {
+		return o, fmt.Errorf("limit must be positive")
+	}
+	if o.topic, err = optString(kw, "topic", ""); err != nil {
+		return
+	}
+	for _, x := range []struct {
+		key string
+		dst *time.Time
+	}{{"from_time", &o.from}, {"after_time", &o.after}, {"before_time", &o.before}, {"until_time", &o.until}} {
+		s, err := optString(kw, x.key, "")
+		if err != nil {
+			return o, err
+		}
+		if s == "" {
+			continue
+		}
+		if *x.dst, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return o, fmt.Errorf("%s must be an RFC 3339 timestamp: %v", x.key, err)
+		}
+	}
+	return o, nil
+}
+
+func (o *historyOptions) inTime(t time.Time) bool {
+	return (o.from.IsZero() || !t.Before(o.from)) && (o.after.IsZero() || t.After(o.after)) &&
+		(o.before.IsZero() || t.Before(o.before)) && (o.until.IsZero() || !t.After(o.until))
+}
