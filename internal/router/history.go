@@ -35,7 +35,7 @@ func (b *broker) record(p *publication) {
 	if !r.Retained() {
 		return
 	}
-	payload, err := codec.MsgPackSerializer.Encode(nil, &wamp.Event{Subscription: 1, Publication: p.id, Details: p.details, Args: p.args, Kwargs: p.kwargs})
+	payload, err := encodeStored(p)
 	if err == nil {
 		_, err = st.AppendWithRetention(b.historyKey(string(p.topic)), store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload},
 			store.Retention{MaxCount: uint64(r.MaxEvents), MaxAge: r.MaxAge})
@@ -43,6 +43,27 @@ func (b *broker) record(p *publication) {
 	if err != nil {
 		b.realm.router.log.Warn("event not recorded in the history", "topic", p.topic, "err", err)
 	}
+}
+
+// encodeStored encodes what the store keeps of a publication (as an EVENT in MessagePack).
+func encodeStored(p *publication) ([]byte, error) {
+	return codec.MsgPackSerializer.Encode(nil, &wamp.Event{Subscription: 1, Publication: p.id, Details: p.details, Args: p.args, Kwargs: p.kwargs})
+}
+
+// decodeStored reads back what encodeStored wrote.
+func decodeStored(se store.StoredEvent) (*wamp.Event, error) {
+	if se.Codec != "msgpack" {
+		return nil, fmt.Errorf("stored event in unknown codec %q", se.Codec)
+	}
+	m, err := codec.MsgPackSerializer.Decode(se.Payload)
+	if err != nil {
+		return nil, err
+	}
+	ev, ok := m.(*wamp.Event)
+	if !ok {
+		return nil, fmt.Errorf("stored %s is not an EVENT", m.MessageType())
+	}
+	return ev, nil
 }
 
 // historyEvent is one event of a history answer before it is turned into a dictionary.
@@ -89,9 +110,8 @@ func getEvents(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) met
 			return fail(wamp.ErrUnavailable, "event history unavailable: %v", err)
 		}
 		for _, se := range stored {
-			m, err := codec.MsgPackSerializer.Decode(se.Payload)
-			ev, isEvent := m.(*wamp.Event)
-			if err != nil || !isEvent || !o.inTime(se.Time) {
+			ev, err := decodeStored(se)
+			if err != nil || !o.inTime(se.Time) {
 				continue
 			}
 			p := &publication{topic: wamp.URI(c.Topic()), kwargs: ev.Kwargs, details: ev.Details, class: c}

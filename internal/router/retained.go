@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/store"
-	"github.com/gateway-dev/gateway/wamp/codec"
 
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -40,7 +39,7 @@ func (b *broker) retain(p *publication) {
 	if st == nil || p.filter != nil {
 		return
 	}
-	payload, err := codec.MsgPackSerializer.Encode(nil, &wamp.Event{Subscription: 1, Publication: p.id, Details: p.details, Args: p.args, Kwargs: p.kwargs})
+	payload, err := encodeStored(p)
 	if err == nil {
 		err = st.Retain(b.retainedKey(p.topic), store.StoredEvent{Event: store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload, Time: time.Now()}})
 	}
@@ -62,9 +61,8 @@ func (b *broker) loadRetained() {
 	}
 	prefix := b.retainedKey("")
 	err := st.RetainedPrefix(prefix, func(key string, se store.StoredEvent) bool {
-		m, err := codec.MsgPackSerializer.Decode(se.Payload)
-		ev, isEvent := m.(*wamp.Event)
-		if err != nil || !isEvent || se.Codec != "msgpack" {
+		ev, err := decodeStored(se)
+		if err != nil {
 			b.realm.router.log.Warn("unreadable retained event skipped", "key", key, "err", err)
 			return true
 		}
