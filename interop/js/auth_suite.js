@@ -22,18 +22,7 @@ const {
   STEP_TIMEOUT, Failure, check, short, within, parseArgs, runSuite,
 } = require('./lib/runner'); // installs globalThis.WebSocket before autobahn loads
 
-const warn = console.warn;
-console.warn = (...args) => {
-  if (args[0] === 'connection closed' || args[0] === 'auto-reconnect disabled!') return;
-  warn(...args);
-};
-const autobahn = require('autobahn');
-
-const SERIALIZERS = {
-  json: () => new autobahn.serializer.JSONSerializer(),
-  msgpack: () => new autobahn.serializer.MsgpackSerializer(),
-  cbor: () => new autobahn.serializer.CBORSerializer(),
-};
+const { autobahn, SERIALIZERS } = require('./lib/autobahn');
 const opts = parseArgs(process.argv.slice(2), Object.keys(SERIALIZERS));
 let creds = {};
 try {

@@ -14,20 +14,7 @@ const {
 } = require('./lib/runner'); // installs globalThis.WebSocket before autobahn loads
 const { RawCallee } = require('./lib/rawpeer');
 
-// Autobahn|JS reports every connection close through console.warn (bound when it loads); keep stderr
-// for real diagnostics.
-const warn = console.warn;
-console.warn = (...args) => {
-  if (args[0] === 'connection closed' || args[0] === 'auto-reconnect disabled!') return;
-  warn(...args);
-};
-const autobahn = require('autobahn');
-
-const SERIALIZERS = {
-  json: () => new autobahn.serializer.JSONSerializer(),
-  msgpack: () => new autobahn.serializer.MsgpackSerializer(),
-  cbor: () => new autobahn.serializer.CBORSerializer(),
-};
+const { autobahn, SERIALIZERS } = require('./lib/autobahn');
 const opts = parseArgs(process.argv.slice(2), Object.keys(SERIALIZERS));
 const target = opts.url ? new URL(opts.url) : null;
 const transportName = target && target.protocol.startsWith('ws') ? 'websocket' : 'rawsocket';
