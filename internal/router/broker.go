@@ -517,9 +517,14 @@ func (b *broker) unsubscribe(s *Session, m *wamp.Unsubscribe) {
 	deleted := b.removeLocked(s, sub)
 	s.send(&wamp.Unsubscribed{Request: m.Request})
 	b.mu.Unlock()
-	b.publishMeta(metaSubOnUnsubscribe, wamp.List{s.id, sub.id}, nil)
+	b.publishUnsubscribe(s, sub.id, deleted)
+}
+
+// publishUnsubscribe publishes the meta events of s leaving subscription id (and of its deletion).
+func (b *broker) publishUnsubscribe(s *Session, id wamp.ID, deleted bool) {
+	b.publishMeta(metaSubOnUnsubscribe, wamp.List{s.id, id}, nil)
 	if deleted {
-		b.publishMeta(metaSubOnDelete, wamp.List{s.id, sub.id}, nil)
+		b.publishMeta(metaSubOnDelete, wamp.List{s.id, id}, nil)
 	}
 }
 
@@ -557,9 +562,6 @@ func (b *broker) detach(s *Session) {
 	}
 	b.mu.Unlock()
 	for _, c := range changes {
-		b.publishMeta(metaSubOnUnsubscribe, wamp.List{s.id, c.id}, nil)
-		if c.deleted {
-			b.publishMeta(metaSubOnDelete, wamp.List{s.id, c.id}, nil)
-		}
+		b.publishUnsubscribe(s, c.id, c.deleted)
 	}
 }

@@ -304,6 +304,12 @@ func (s *Server) abandon() {
 	for _, l := range s.listeners {
 		l.ln.Close()
 	}
+	s.stopBackground()
+}
+
+// stopBackground closes the debug endpoint, stops background work, waits for the server's goroutines
+// and closes the store.
+func (s *Server) stopBackground() {
 	if s.debug != nil {
 		s.debug.Close()
 	}
@@ -330,14 +336,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			terr = err
 		}
 	}
-	if s.debug != nil {
-		s.debug.Close()
-	}
-	if s.stop != nil {
-		s.stop()
-	}
-	s.wg.Wait()
-	s.closeStore()
+	s.stopBackground()
 	for _, l := range ls {
 		if l.spec.Unix != "" {
 			os.Remove(l.spec.Unix)
