@@ -105,6 +105,7 @@ type publication struct {
 	details   wamp.Dict // publisher disclosure and passthru keys; nil when none
 	filter    *deliveryFilter
 	class     *events.Class // the event class of the topic; nil when none
+	retain    bool          // PUBLISH.Options.retain
 }
 
 // deliveryFilter holds the subscriber black- and whitelists of a PUBLISH.
@@ -211,7 +212,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		return
 	}
 	p.class = class
-	if retain, _ := optBool(m.Options, "retain", false); retain {
+	if p.retain {
 		b.retain(p)
 	}
 	b.record(p)
@@ -237,7 +238,8 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	if _, err := optBool(o, "retain", false); err != nil {
+	retain, err := optBool(o, "retain", false)
+	if err != nil {
 		return nil, false, err
 	}
 	cfg := b.realm.cfg
@@ -262,7 +264,7 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 	}
 	return &publication{
 		id: randomID(), topic: m.Topic, publisher: s, excludeMe: excludeMe,
-		args: m.Args, kwargs: m.Kwargs, details: details, filter: filter,
+		args: m.Args, kwargs: m.Kwargs, details: details, filter: filter, retain: retain,
 	}, ack, nil
 }
 
