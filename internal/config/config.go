@@ -43,6 +43,7 @@ type Config struct {
 	Store       Store       `toml:"store"`
 	ClientToken ClientToken `toml:"client_token"`
 	Auth        Auth        `toml:"auth"`
+	Webapp      Webapp      `toml:"webapp"`
 
 	lines map[string]int // key path -> line in File, for error messages
 }
@@ -176,6 +177,7 @@ func Default() *Config {
 		Store:       Store{DataDir: DefaultDataDir},
 		ClientToken: defaultClientToken(),
 		Auth:        defaultAuth(),
+		Webapp:      defaultWebapp(),
 	}
 }
 
@@ -204,6 +206,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c := Default()
 	c.File = name
+	c.Webapp = baseWebapp() // with a file, each representative is off unless configured
 	dir := filepath.Dir(name)
 	if a, err := filepath.Abs(dir); err == nil {
 		dir = a

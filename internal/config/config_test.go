@@ -124,6 +124,7 @@ func TestParseEmptyIsDefault(t *testing.T) {
 		}
 		want := Default()
 		want.File = "gateway.toml"
+		want.Webapp = baseWebapp()
 		c.lines, want.lines = nil, nil
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("Parse(%q) = %+v, want defaults %+v", src, c, want)
@@ -206,6 +207,7 @@ name = "Loose-Realm_ä"
 		Store:       Default().Store,
 		ClientToken: Default().ClientToken,
 		Auth:        Default().Auth,
+		Webapp:      baseWebapp(),
 	}
 	c.lines = nil
 	if !reflect.DeepEqual(c, want) {

@@ -61,6 +61,7 @@ type field struct {
 	name  string
 	index int
 	size  bool // ",size" option
+	table bool // ",table" option: a pointer to a struct, a table of its own that may be absent
 }
 
 // fields lists the tagged fields of a struct type.
@@ -73,7 +74,7 @@ func fields(t reflect.Type) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		fs = append(fs, field{name: name, index: i, size: opts == "size"})
+		fs = append(fs, field{name: name, index: i, size: opts == "size", table: opts == "table"})
 	}
 	return fs
 }
@@ -277,7 +278,7 @@ func knownKeys(t reflect.Type, prefix string) []string {
 	for _, f := range fields(t) {
 		p := childPath(prefix, f.name)
 		ft := t.Field(f.index).Type
-		if isArrayOfTables(ft) {
+		if isArrayOfTables(ft) || f.table {
 			ft = ft.Elem()
 		}
 		if !isLeaf(ft) {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatalf("Load(%s):\n%v", examplePath, err)
 	}
 	want := Default()
+	want.Webapp = exampleWebapp()
 	app := realmWithDefaults(Realm{Name: "com.example.app", StrictURIs: true, MaxSessions: 1000, AllowDisclose: true})
 	app.EventClasses = exampleEventClasses()
 	want.Realms = append(want.Realms, app)
@@ -30,6 +32,13 @@ func TestExampleLoads(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("example =\n%+v\nwant\n%+v", c, want)
 	}
+}
+
+// exampleWebapp is the [webapp] section of docs/examples/gateway.toml.
+func exampleWebapp() Webapp {
+	w := baseWebapp()
+	w.HTTP = &WebappHTTP{LoopbackWithoutCredentials: true, SignatureWindow: DefaultWebappSignatureWindow}
+	return w
 }
 
 // exampleEventClasses are the event classes of docs/examples/gateway.toml.
@@ -113,6 +122,9 @@ func arraysOfTables(t reflect.Type, prefix string) map[string]bool {
 			out[p] = true
 			ft = ft.Elem()
 		}
+		if f.table {
+			ft = ft.Elem()
+		}
 		if !isLeaf(ft) {
 			for k := range arraysOfTables(ft, p) {
 				out[k] = true
@@ -145,6 +157,17 @@ func TestDocExampleParses(t *testing.T) {
 	}
 }
 
+// shortDuration writes d as configuration files do: "5m" rather than Go's "5m0s".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
+}
+
 // The defaults stated in CONFIG.md tables match Default().
 func TestDocDefaults(t *testing.T) {
 	doc, err := os.ReadFile(docPath)
@@ -167,6 +190,14 @@ func TestDocDefaults(t *testing.T) {
 		"strict_uris":       "`false`",
 		"max_sessions":      "`0`",
 		"allow_disclose":    "`true`",
+		"max_body":          "`\"" + formatSize(d.Webapp.MaxBody) + "\"`",
+		"call_timeout":      "`\"" + shortDuration(d.Webapp.CallTimeout) + "\"`",
+		"max_call_timeout":  "`\"" + shortDuration(d.Webapp.MaxCallTimeout) + "\"`",
+		"signature_window":  "`\"" + shortDuration(DefaultWebappSignatureWindow) + "\"`",
+		"prefetch":          "`" + strconv.Itoa(DefaultWebappAMQPPrefetch) + "`",
+		"dedup_window":      "`\"" + shortDuration(DefaultWebappDedupWindow) + "\"`",
+		"subject_prefix":    "`\"" + DefaultWebappSubjectPrefix + "\"`",
+		"queue_group":       "`\"" + DefaultWebappQueueGroup + "\"`",
 	}
 	if d.Server.ShutdownGrace != 5*time.Second {
 		t.Fatal("test assumes a 5s shutdown grace")

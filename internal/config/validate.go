@@ -35,6 +35,7 @@ func (c *Config) validate(errs *errorList, bad map[string]bool) {
 	v.store(&c.Store)
 	v.clientToken(&c.ClientToken)
 	v.auth(&c.Auth)
+	v.webapp(&c.Webapp, c.Realms)
 }
 
 // has reports whether key was present in the file.

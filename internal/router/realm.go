@@ -285,3 +285,6 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+// Events returns the realm's event classes (nil when it has none).
+func (rl *Realm) Events() *events.Registry { return rl.events }

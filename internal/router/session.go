@@ -44,6 +44,7 @@ type Session struct {
 	role         *auth.Role        // compiled permissions; nil when the realm allows everything
 	clientToken  *auth.ClientToken // nil without client tokens
 	challenge    *auth.Challenge   // pending authentication (stateChallenging)
+	trusted      bool              // the gateway's own in-process session (Local): no role applies
 
 	nextInvocation atomic.Uint64 // router-to-callee request IDs (session scope)
 
@@ -176,6 +177,9 @@ func (s *Session) dispatch(m wamp.Message) {
 
 // allowed reports whether the session's role may perform action on uri.
 func (s *Session) allowed(action auth.Action, uri wamp.URI) bool {
+	if s.trusted {
+		return true
+	}
 	if s.role == nil {
 		return s.realm.open
 	}
@@ -213,7 +217,7 @@ func (s *Session) disclosedByRole(action auth.Action, uri wamp.URI) bool {
 
 // sees reports whether the session may see the events of class c (its visibility setting).
 func (s *Session) sees(c *events.Class) bool {
-	return c.Visible(s.authrole, s.authmethod != "anonymous")
+	return s.trusted || c.Visible(s.authrole, s.authmethod != "anonymous")
 }
 
 // live reports whether the session is still joined. The broker and dealer check it under their locks

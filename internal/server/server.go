@@ -22,6 +22,7 @@ import (
 	"github.com/gateway-dev/gateway/internal/router"
 	"github.com/gateway-dev/gateway/internal/store"
 	"github.com/gateway-dev/gateway/internal/transport"
+	"github.com/gateway-dev/gateway/internal/webapp"
 	"github.com/gateway-dev/gateway/wamp"
 	"github.com/gateway-dev/gateway/wamp/codec"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	origins *auth.OriginChecker
 	authn   map[string]*auth.Authenticator // by realm name
 	stop    context.CancelFunc             // stops background work (store sweeps)
+	webapp  *webapp.Service                // nil when no web-app representative is configured
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -115,6 +117,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.router = rt
+	if webappEnabled(&cfg.Webapp) {
+		if s.webapp, err = s.newWebapp(); err != nil {
+			s.closeStore()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

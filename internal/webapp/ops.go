@@ -1,0 +1,333 @@
+package webapp
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gateway-dev/gateway/wamp"
+)
+
+func (s *Service) publishOp(_ context.Context, body []byte) (any, error) {
+	var req PublishRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	id, err := s.publish(&req)
+	if err != nil {
+		return nil, err
+	}
+	return &PublishResponse{Publication: id}, nil
+}
+
+func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
+	var req PublishBatchRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Publications) > MaxBatch {
+		return nil, Errorf(wamp.ErrInvalidArgument, "a batch holds at most %d publications, got %d", MaxBatch, len(req.Publications))
+	}
+	out := &PublishBatchResponse{Results: make([]BatchResult, len(req.Publications))}
+	for i := range req.Publications {
+		id, err := s.publish(&req.Publications[i])
+		if err != nil {
+			out.Results[i].Error = AsError(err)
+			continue
+		}
+		out.Results[i].Publication = id
+	}
+	return out, nil
+}
+
+// publish runs one publication; the event is accepted (validated, stored when its topic is
+// durable, queued to every subscriber) when it returns.
+func (s *Service) publish(req *PublishRequest) (wamp.ID, error) {
+	opts := normalizeDict(req.Options)
+	topic := req.Topic
+	if v, ok := opts["class"]; ok {
+		name, isText := v.(string)
+		if !isText {
+			return 0, Errorf(ErrMalformed, "options.class must be a string (an event class name)")
+		}
+		c := s.cfg.Events.ByName(name)
+		if c == nil {
+			return 0, &Error{URI: wamp.ErrInvalidArgument, Message: "no event class \"" + name + "\"", Details: map[string]any{"class": name}}
+		}
+		if topic != "" && topic != c.Topic() {
+			return 0, Errorf(wamp.ErrInvalidArgument, "topic %q is not the topic of event class %q (%q): give one or the other", topic, name, c.Topic())
+		}
+		topic = c.Topic()
+		delete(opts, "class")
+	}
+	if topic == "" {
+		return 0, Errorf(ErrMalformed, "topic (or options.class) is required")
+	}
+	if _, ok := opts["acknowledge"]; ok {
+		delete(opts, "acknowledge") // a web-app publish is always answered
+	}
+	id, err := s.local.Publish(wamp.URI(topic), normalizeList(req.Args), normalizeDict(req.Kwargs), opts)
+	if err != nil {
+		return 0, fromRouter(err)
+	}
+	s.publications.Add(1)
+	return id, nil
+}
+
+func (s *Service) issueTicketOp(_ context.Context, body []byte) (any, error) {
+	var req IssueTicketRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if req.AuthID == "" || req.AuthRole == "" {
+		return nil, Errorf(ErrMalformed, "authid and authrole are required")
+	}
+	if req.TTL < 0 || req.TTL > 30*24*3600 {
+		return nil, Errorf(wamp.ErrInvalidArgument, "ttl must be between 0 and 2592000 seconds (30 days), got %v", req.TTL)
+	}
+	ttl := DefaultTicketTTL
+	if req.TTL > 0 {
+		ttl = time.Duration(req.TTL * float64(time.Second))
+	}
+	if s.cfg.IssueTicket == nil {
+		return nil, Errorf(wamp.ErrUnavailable, "one-time tickets need the store, which is not configured")
+	}
+	ticket, expires, err := s.cfg.IssueTicket(req.AuthID, req.AuthRole, ttl, normalizeDict(req.AuthExtra))
+	if err != nil {
+		return nil, Errorf(wamp.ErrInvalidArgument, "cannot issue a ticket: %v", err)
+	}
+	return &IssueTicketResponse{Ticket: ticket, Expires: expires.UTC(), AuthID: req.AuthID, AuthRole: req.AuthRole, Realm: string(s.cfg.Realm)}, nil
+}
+
+func (s *Service) revokeOp(ctx context.Context, body []byte) (any, error) {
+	var req RevokeRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if req.AuthID == "" {
+		return nil, Errorf(ErrMalformed, "authid is required")
+	}
+	var out RevokeResponse
+	var err error
+	// Credentials first, so that a killed session cannot come back with them.
+	if f := s.cfg.RevokeTickets; f != nil {
+		if out.Tickets, err = f(req.AuthID); err != nil {
+			return nil, Errorf(wamp.ErrUnavailable, "cannot revoke tickets: %v", err)
+		}
+	}
+	if f := s.cfg.RevokeTokens; f != nil {
+		if out.Tokens, err = f(req.AuthID); err != nil {
+			return nil, Errorf(wamp.ErrUnavailable, "cannot revoke client tokens: %v", err)
+		}
+	}
+	res, err := s.call(ctx, "wamp.session.kill_by_authid", wamp.List{req.AuthID},
+		wamp.Dict{"reason": "wamp.close.killed", "message": "credentials revoked by the web application"})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Args) > 0 {
+		if ids, ok := res.Args[0].([]any); ok {
+			out.Sessions = len(ids)
+		}
+	}
+	return &out, nil
+}
+
+func (s *Service) sessionsOp(ctx context.Context, body []byte) (any, error) {
+	var req SessionsRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	var args wamp.List
+	if req.AuthRole != "" {
+		args = wamp.List{[]any{req.AuthRole}}
+	}
+	res, err := s.call(ctx, "wamp.session.list", args, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := &SessionsResponse{Sessions: []wamp.Dict{}}
+	if len(res.Args) == 0 {
+		return out, nil
+	}
+	ids, _ := res.Args[0].([]any)
+	for _, id := range ids {
+		if toID(id) == s.local.ID() {
+			continue
+		}
+		info, err := s.call(ctx, "wamp.session.get", wamp.List{id}, nil)
+		if err != nil {
+			continue // it left meanwhile
+		}
+		if len(info.Args) == 0 {
+			continue
+		}
+		d, ok := info.Args[0].(map[string]any)
+		if !ok || (req.AuthID != "" && d["authid"] != req.AuthID) {
+			continue
+		}
+		out.Sessions = append(out.Sessions, d)
+	}
+	return out, nil
+}
+
+// toID reads a session ID as the router's meta procedures return it.
+func toID(v any) wamp.ID {
+	switch x := v.(type) {
+	case wamp.ID:
+		return x
+	case int64:
+		return wamp.ID(x)
+	case uint64:
+		return wamp.ID(x)
+	}
+	return 0
+}
+
+func (s *Service) killSessionOp(ctx context.Context, body []byte) (any, error) {
+	var req KillSessionRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Session == 0 {
+		return nil, Errorf(ErrMalformed, "session (a session ID) is required")
+	}
+	if req.Session == s.local.ID() {
+		return nil, Errorf(wamp.ErrInvalidArgument, "session %d is the web-app interface's own", req.Session)
+	}
+	kw := wamp.Dict{}
+	if req.Reason != "" {
+		kw["reason"] = req.Reason
+	}
+	if req.Message != "" {
+		kw["message"] = req.Message
+	}
+	if _, err := s.call(ctx, "wamp.session.kill", wamp.List{int64(req.Session)}, kw); err != nil {
+		return nil, err
+	}
+	return &KillSessionResponse{Killed: true}, nil
+}
+
+func (s *Service) callOp(ctx context.Context, body []byte) (any, error) {
+	var req CallRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Procedure == "" {
+		return nil, Errorf(ErrMalformed, "procedure is required")
+	}
+	opts := normalizeDict(req.Options)
+	timeout := s.cfg.CallTimeout
+	if v, ok := opts["timeout"]; ok {
+		ms, isInt := v.(int64)
+		if !isInt || ms < 0 {
+			return nil, Errorf(ErrMalformed, "options.timeout must be a non-negative integer (milliseconds)")
+		}
+		if ms > 0 {
+			timeout = min(time.Duration(ms)*time.Millisecond, s.cfg.MaxCallTimeout)
+		}
+		delete(opts, "timeout")
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := s.local.Call(ctx, wamp.URI(req.Procedure), normalizeList(req.Args), normalizeDict(req.Kwargs), opts)
+	if err != nil {
+		return nil, fromRouter(err)
+	}
+	return &CallResponse{Args: res.Args, Kwargs: res.Kwargs}, nil
+}
+
+func (s *Service) eventClassesOp(ctx context.Context, body []byte) (any, error) {
+	if err := decodeRequest(body, &struct{}{}); err != nil {
+		return nil, err
+	}
+	res, err := s.call(ctx, "gateway.event.list", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := &EventClassesResponse{Classes: []wamp.Dict{}}
+	if len(res.Args) > 0 {
+		l, _ := res.Args[0].([]any)
+		for _, c := range l {
+			if d, ok := c.(map[string]any); ok {
+				out.Classes = append(out.Classes, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) describeClassOp(ctx context.Context, body []byte) (any, error) {
+	var req DescribeClassRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	if req.Class == "" {
+		return nil, Errorf(ErrMalformed, "class is required")
+	}
+	res, err := s.call(ctx, "gateway.event.describe", wamp.List{req.Class}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var d wamp.Dict
+	if len(res.Args) > 0 {
+		d, _ = res.Args[0].(map[string]any)
+	}
+	return &DescribeClassResponse{Class: d}, nil
+}
+
+func (s *Service) healthOp(_ context.Context, body []byte) (any, error) {
+	if err := decodeRequest(body, &struct{}{}); err != nil {
+		return nil, err
+	}
+	out := &HealthResponse{Status: "ok", Store: "none", Realm: string(s.cfg.Realm)}
+	if f := s.cfg.StoreHealth; f != nil {
+		if err := f(); err != nil {
+			out.Status, out.Store = "degraded", "unavailable: "+err.Error()
+		} else {
+			out.Store = "ok"
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) statsOp(ctx context.Context, body []byte) (any, error) {
+	if err := decodeRequest(body, &struct{}{}); err != nil {
+		return nil, err
+	}
+	out := &StatsResponse{Realm: string(s.cfg.Realm), Publications: s.publications.Load(), Uptime: time.Since(s.started).Seconds()}
+	res, err := s.call(ctx, "wamp.session.count", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Args) > 0 {
+		out.Sessions = int(toID(res.Args[0])) - 1 // not the web-app's own
+	}
+	if out.Subscriptions, err = s.countMatchLists(ctx, "wamp.subscription.list"); err != nil {
+		return nil, err
+	}
+	if out.Registrations, err = s.countMatchLists(ctx, "wamp.registration.list"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// countMatchLists counts the IDs a wamp.*.list procedure returns ({exact: [...], prefix: [...],
+// wildcard: [...]}), leaving out the router's own registrations.
+func (s *Service) countMatchLists(ctx context.Context, proc wamp.URI) (int, error) {
+	res, err := s.call(ctx, proc, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Args) == 0 {
+		return 0, nil
+	}
+	d, _ := res.Args[0].(map[string]any)
+	n := 0
+	for k, v := range d {
+		if l, ok := v.([]any); ok && !strings.HasPrefix(k, "_") {
+			n += len(l)
+		}
+	}
+	return n, nil
+}
