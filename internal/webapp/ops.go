@@ -13,11 +13,40 @@ func (s *Service) publishOp(_ context.Context, body []byte) (any, error) {
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
-	id, err := s.publish(&req)
+	id, dup, err := s.publishOnce(&req)
 	if err != nil {
 		return nil, err
 	}
-	return &PublishResponse{Publication: id}, nil
+	return &PublishResponse{Publication: id, Duplicate: dup}, nil
+}
+
+// publishOnce publishes req unless its options.message_id was published within the dedup window;
+// then it answers the first publication's id and dup = true.
+func (s *Service) publishOnce(req *PublishRequest) (id wamp.ID, dup bool, err error) {
+	v, ok := req.Options["message_id"]
+	if !ok {
+		id, err = s.publish(req)
+		return id, false, err
+	}
+	msgID, isText := v.(string)
+	if !isText || msgID == "" || len(msgID) > 256 {
+		return 0, false, Errorf(ErrMalformed, "options.message_id must be a non-empty string of at most 256 bytes")
+	}
+	delete(req.Options, "message_id")
+	for {
+		e := s.dedup.begin(msgID, time.Now())
+		if e == nil {
+			break
+		}
+		<-e.done
+		if e.publication != 0 {
+			return e.publication, true, nil
+		}
+		// The first attempt failed: this one publishes (or waits for a concurrent retry).
+	}
+	id, err = s.publish(req)
+	s.dedup.finish(msgID, id)
+	return id, false, err
 }
 
 func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
@@ -30,12 +59,12 @@ func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
 	}
 	out := &PublishBatchResponse{Results: make([]BatchResult, len(req.Publications))}
 	for i := range req.Publications {
-		id, err := s.publish(&req.Publications[i])
+		id, dup, err := s.publishOnce(&req.Publications[i])
 		if err != nil {
 			out.Results[i].Error = AsError(err)
 			continue
 		}
-		out.Results[i].Publication = id
+		out.Results[i].Publication, out.Results[i].Duplicate = id, dup
 	}
 	return out, nil
 }

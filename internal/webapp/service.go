@@ -30,6 +30,8 @@ type Config struct {
 	RevokeTokens  func(authid string) (int, error)
 	// StoreHealth reports the durable store's state: nil when healthy; nil func when there is no store.
 	StoreHealth func() error
+	// DedupWindow is how long a publish's options.message_id is remembered (default 10m).
+	DedupWindow time.Duration
 	// CallTimeout is call's default timeout; MaxCallTimeout caps what a request asks for.
 	CallTimeout, MaxCallTimeout time.Duration
 	Logger                      *slog.Logger
@@ -42,11 +44,15 @@ type Service struct {
 	local        *router.Local
 	started      time.Time
 	publications atomic.Uint64
+	dedup        *publishDedup
 	ops          map[string]func(ctx context.Context, body []byte) (any, error)
 }
 
 // MaxBatch is the largest number of publications one publish_batch accepts.
 const MaxBatch = 1000
+
+// maxDedupIDs bounds the publish message ids remembered.
+const maxDedupIDs = 100_000
 
 // DefaultTicketTTL is issue_ticket's default ticket lifetime.
 const DefaultTicketTTL = time.Minute
@@ -62,11 +68,14 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.DedupWindow <= 0 {
+		cfg.DedupWindow = 10 * time.Minute
+	}
 	local, err := cfg.Router.NewLocal(cfg.Realm, "webapp", "webapp")
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
 	}
-	s := &Service{cfg: cfg, local: local, started: time.Now()}
+	s := &Service{cfg: cfg, local: local, started: time.Now(), dedup: newPublishDedup(cfg.DedupWindow, maxDedupIDs)}
 	s.ops = map[string]func(context.Context, []byte) (any, error){
 		"publish":        s.publishOp,
 		"publish_batch":  s.publishBatchOp,
