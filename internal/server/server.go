@@ -22,7 +22,7 @@ import (
 	"github.com/gateway-dev/gateway/internal/router"
 	"github.com/gateway-dev/gateway/internal/store"
 	"github.com/gateway-dev/gateway/internal/transport"
-	"github.com/gateway-dev/gateway/internal/webapp"
+	"github.com/gateway-dev/gateway/internal/webapp/service"
 	"github.com/gateway-dev/gateway/wamp"
 	"github.com/gateway-dev/gateway/wamp/codec"
 )
@@ -44,7 +44,8 @@ type Server struct {
 	origins *auth.OriginChecker
 	authn   map[string]*auth.Authenticator // by realm name
 	stop    context.CancelFunc             // stops background work (store sweeps)
-	webapp  *webapp.Service                // nil when no web-app representative is configured
+	webapp  *service.Service               // nil when no web-app representative is configured
+	reps    webappReps
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -67,7 +68,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		log = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: log, errs: make(chan error, len(cfg.Listeners)), authn: map[string]*auth.Authenticator{}}
-	st, err := store.Open(cfg.Store.DataDir, store.Options{Logger: log})
+	st, err := store.Open(cfg.Store.DataDir, router.StoreOptions(&cfg.Store, log)) // sync policy, limits, retention
 	if err != nil {
 		log.Error("durable store unavailable: running without client tokens and one-time tickets", "err", err)
 	} else {
@@ -121,6 +122,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		if s.webapp, err = s.newWebapp(); err != nil {
 			s.closeStore()
 			return nil, err
+		}
+		if h := cfg.Webapp.HTTP; h != nil {
+			s.reps.handler = s.webappHandler(h)
 		}
 	}
 	return s, nil
@@ -195,6 +199,16 @@ func (s *Server) Start() error {
 		}()
 		s.log.Info("listening", "websocket", l.endpoint.WebSocketURL, "rawsocket", l.endpoint.RawSocketURL)
 	}
+	if s.webapp != nil {
+		if err := s.startWebapp(); err != nil {
+			s.stopWebapp(context.Background())
+			s.abandon()
+			return err
+		}
+		if s.reps.handler != nil && s.reps.http == nil {
+			s.log.Info("web-app interface", "http", s.WebappURL()+"/api/v1/", "xmlrpc", s.WebappURL()+"/RPC2")
+		}
+	}
 	return nil
 }
 
@@ -225,6 +239,9 @@ func (s *Server) open(spec config.Listener) (*listener, error) {
 		MaxQueueBytes:    int(lim.MaxQueueBytes),
 		OnUpgrade:        s.onUpgrade,
 		Logger:           s.log,
+	}
+	if h := s.cfg.Webapp.HTTP; s.reps.handler != nil && h.Address == "" {
+		tcfg.HTTPHandler = s.reps.handler // the web-app interface next to the WebSocket path
 	}
 	if lim.PingInterval == 0 {
 		tcfg.PingInterval = -1 // disabled
@@ -331,6 +348,7 @@ func (s *Server) stopBackground() {
 // Shutdown ends every session with GOODBYE wamp.close.system_shutdown, waits (until ctx is done) for the
 // clients to answer and the queues to flush, then closes the listeners and connections.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopWebapp(ctx)
 	rerr := s.router.Shutdown(ctx)
 	s.mu.Lock()
 	ls := append([]*listener(nil), s.listeners...)

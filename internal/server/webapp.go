@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/config"
-	"github.com/gateway-dev/gateway/internal/webapp"
+	"github.com/gateway-dev/gateway/internal/webapp/service"
 	"github.com/gateway-dev/gateway/wamp"
 )
 
@@ -15,13 +15,13 @@ func webappEnabled(w *config.Webapp) bool {
 }
 
 // newWebapp creates the web-app Service on the configured realm (the first realm by default).
-func (s *Server) newWebapp() (*webapp.Service, error) {
+func (s *Server) newWebapp() (*service.Service, error) {
 	w := &s.cfg.Webapp
 	realm := w.Realm
 	if realm == "" {
 		realm = s.cfg.Realms[0].Name
 	}
-	cfg := webapp.Config{
+	cfg := service.Config{
 		Router:         s.router,
 		Realm:          wamp.URI(realm),
 		Events:         s.router.Realm(wamp.URI(realm)).Events(),
@@ -40,7 +40,7 @@ func (s *Server) newWebapp() (*webapp.Service, error) {
 	if s.tokens != nil {
 		cfg.RevokeTokens = s.tokens.RevokeAuthID
 	}
-	svc, err := webapp.NewService(cfg)
+	svc, err := service.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("web-app interface: %w", err)
 	}
@@ -48,4 +48,4 @@ func (s *Server) newWebapp() (*webapp.Service, error) {
 }
 
 // Webapp returns the web-app Service, or nil when no representative is configured.
-func (s *Server) Webapp() *webapp.Service { return s.webapp }
+func (s *Server) Webapp() *service.Service { return s.webapp }

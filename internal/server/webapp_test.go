@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gateway-dev/gateway/client"
 	"github.com/gateway-dev/gateway/internal/webapp"
+	"github.com/gateway-dev/gateway/internal/webapp/httpauth"
 	"github.com/gateway-dev/gateway/wamp"
 )
 
@@ -370,4 +374,136 @@ func TestWebappClassesHealthStats(t *testing.T) {
 	if err != nil || res["sessions"] != 1.0 || res["subscriptions"] != 1.0 || res["publications"] != 1.0 {
 		t.Errorf("stats %v %v", res, err)
 	}
+}
+
+// The HTTP representatives on the WebSocket listener's port, behind an API key and a signing key.
+func TestWebappHTTPOnListenerPort(t *testing.T) {
+	s := startTOML(t, `
+[webapp.http]
+api_keys = ["0123456789abcdef-key"]
+[[webapp.http.hmac_keys]]
+id = "django"
+secret = "a-signing-secret-of-some-length"
+`)
+	sub := connect(t, s.Endpoints()[0].WebSocketURL, 0, nil)
+	events := subscribeChan(t, sub, "com.shop.news")
+	base := s.WebappURL()
+	if base != "http://"+addr(s) {
+		t.Fatalf("WebappURL %q, want the listener's address %s", base, addr(s))
+	}
+	post := func(path, body string, hdr map[string]string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	body := `{"topic": "com.shop.news", "args": ["via http"]}`
+	if code, m := post("/api/v1/publish", body, nil); code != 401 || m["error"] != string(webapp.ErrUnauthenticated) {
+		t.Errorf("without credentials: %d %v", code, m)
+	}
+	if code, m := post("/api/v1/publish", body, map[string]string{"Authorization": "Bearer 0123456789abcdef-key"}); code != 200 || m["publication"] == nil {
+		t.Errorf("with the API key: %d %v", code, m)
+	}
+	if e := nextEvent(t, events); e.Args[0] != "via http" {
+		t.Errorf("event %v", e.Args)
+	}
+	ts := time.Now().Unix()
+	signed := map[string]string{
+		"X-Gateway-Key-Id": "django", "X-Gateway-Timestamp": strconv.FormatInt(ts, 10), "X-Gateway-Nonce": "n-1",
+		"X-Gateway-Signature": httpauth.Sign("a-signing-secret-of-some-length", "POST", "/api/v1/publish", ts, "n-1", []byte(body)),
+	}
+	if code, m := post("/api/v1/publish", body, signed); code != 200 {
+		t.Errorf("signed: %d %v", code, m)
+	}
+	nextEvent(t, events)
+	if code, m := post("/api/v1/publish", body, signed); code != 401 || !strings.Contains(m["message"].(string), "nonce") {
+		t.Errorf("replayed: %d %v", code, m)
+	}
+	noEvent(t, events)
+	// XML-RPC on the same port.
+	xml := `<?xml version="1.0"?><methodCall><methodName>gateway.publish</methodName><params>` +
+		`<param><value><string>com.shop.news</string></value></param>` +
+		`<param><value><array><data><value><int>42</int></value></data></array></value></param>` +
+		`</params></methodCall>`
+	req, _ := http.NewRequest("POST", base+"/RPC2", strings.NewReader(xml))
+	req.Header.Set("Authorization", "Bearer 0123456789abcdef-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(out), "<methodResponse>") || strings.Contains(string(out), "fault") {
+		t.Errorf("XML-RPC answer %s", out)
+	}
+	if e := nextEvent(t, events); e.Args[0] != int64(42) {
+		t.Errorf("XML-RPC event %v", e.Args)
+	}
+	// WebSocket clients still connect on the same port.
+	connect(t, s.Endpoints()[0].WebSocketURL, 0, nil)
+}
+
+// With an address of its own, the HTTP representative listens there, and the WebSocket port does not
+// serve it.
+func TestWebappHTTPOwnListener(t *testing.T) {
+	s := startTOML(t, `
+[webapp.http]
+address = "127.0.0.1:0"
+loopback_without_credentials = true
+`)
+	base := s.WebappURL()
+	if base == "" || base == "http://"+addr(s) {
+		t.Fatalf("WebappURL %q", base)
+	}
+	resp, err := http.Get(base + "/api/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || m["status"] != "ok" {
+		t.Errorf("health: %d %v", resp.StatusCode, m)
+	}
+	resp, err = http.Get("http://" + addr(s) + "/api/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("the WebSocket port answered the web-app interface: %d", resp.StatusCode)
+	}
+}
+
+// A publish retried with the same options.message_id is answered with the first publication and
+// delivered once.
+func TestWebappPublishMessageIDDeduplicates(t *testing.T) {
+	s := startTOML(t, webappRealm)
+	sub := connect(t, s.Endpoints()[0].WebSocketURL, 0, nil)
+	events := subscribeChan(t, sub, "com.shop.news")
+	body := `{"topic": "com.shop.news", "options": {"message_id": "order-42"}}`
+	first, err := invoke(t, s, "publish", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := invoke(t, s, "publish", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first["publication"] != second["publication"] || second["duplicate"] != true || first["duplicate"] != nil {
+		t.Errorf("first %v, retry %v", first, second)
+	}
+	nextEvent(t, events)
+	noEvent(t, events)
+	_, err = invoke(t, s, "publish", `{"topic": "com.shop.news", "options": {"message_id": 5}}`)
+	wantOpError(t, err, webapp.ErrMalformed, "message_id")
 }

@@ -1,8 +1,10 @@
-// Package webapp is the gateway's web-app interface: one Service with the operations a web application
-// needs (publish, tickets, revocation, sessions, calls, event classes, health), and the representatives
-// that expose it over HTTP/JSON, XML-RPC, AMQP and NATS (sub-packages). Every representative decodes its
-// transport's request into the same JSON request body and calls Invoker.Invoke, so an operation behaves
-// the same whatever carries it.
+// Package webapp is the contract of the gateway's web-app interface: the operations a web
+// application uses (publish, tickets, revocation, sessions, calls, event classes, health), their
+// request and response bodies, their errors and the reply envelope of the message-queue transports.
+// Package service implements the operations (Invoker) on the router; the representatives httpapi,
+// xmlrpc, amqprep and natsrep carry them over HTTP/JSON, XML-RPC, AMQP and NATS, each decoding its
+// transport's request into the same JSON request body and calling Invoker.Invoke, so an operation
+// behaves the same whatever carries it. This package depends on nothing of the gateway but wamp.
 package webapp
 
 import (

@@ -1,7 +1,8 @@
-package webapp
+package service
 
 import (
 	"context"
+	"github.com/gateway-dev/gateway/internal/webapp"
 	"strings"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 func (s *Service) publishOp(_ context.Context, body []byte) (any, error) {
-	var req PublishRequest
+	var req webapp.PublishRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
@@ -17,12 +18,12 @@ func (s *Service) publishOp(_ context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PublishResponse{Publication: id, Duplicate: dup}, nil
+	return &webapp.PublishResponse{Publication: id, Duplicate: dup}, nil
 }
 
 // publishOnce publishes req unless its options.message_id was published within the dedup window;
 // then it answers the first publication's id and dup = true.
-func (s *Service) publishOnce(req *PublishRequest) (id wamp.ID, dup bool, err error) {
+func (s *Service) publishOnce(req *webapp.PublishRequest) (id wamp.ID, dup bool, err error) {
 	v, ok := req.Options["message_id"]
 	if !ok {
 		id, err = s.publish(req)
@@ -30,7 +31,7 @@ func (s *Service) publishOnce(req *PublishRequest) (id wamp.ID, dup bool, err er
 	}
 	msgID, isText := v.(string)
 	if !isText || msgID == "" || len(msgID) > 256 {
-		return 0, false, Errorf(ErrMalformed, "options.message_id must be a non-empty string of at most 256 bytes")
+		return 0, false, webapp.Errorf(webapp.ErrMalformed, "options.message_id must be a non-empty string of at most 256 bytes")
 	}
 	delete(req.Options, "message_id")
 	for {
@@ -50,18 +51,18 @@ func (s *Service) publishOnce(req *PublishRequest) (id wamp.ID, dup bool, err er
 }
 
 func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
-	var req PublishBatchRequest
+	var req webapp.PublishBatchRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if len(req.Publications) > MaxBatch {
-		return nil, Errorf(wamp.ErrInvalidArgument, "a batch holds at most %d publications, got %d", MaxBatch, len(req.Publications))
+		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "a batch holds at most %d publications, got %d", MaxBatch, len(req.Publications))
 	}
-	out := &PublishBatchResponse{Results: make([]BatchResult, len(req.Publications))}
+	out := &webapp.PublishBatchResponse{Results: make([]webapp.BatchResult, len(req.Publications))}
 	for i := range req.Publications {
 		id, dup, err := s.publishOnce(&req.Publications[i])
 		if err != nil {
-			out.Results[i].Error = AsError(err)
+			out.Results[i].Error = webapp.AsError(err)
 			continue
 		}
 		out.Results[i].Publication, out.Results[i].Duplicate = id, dup
@@ -71,26 +72,26 @@ func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
 
 // publish runs one publication; the event is accepted (validated, stored when its topic is
 // durable, queued to every subscriber) when it returns.
-func (s *Service) publish(req *PublishRequest) (wamp.ID, error) {
+func (s *Service) publish(req *webapp.PublishRequest) (wamp.ID, error) {
 	opts := normalizeDict(req.Options)
 	topic := req.Topic
 	if v, ok := opts["class"]; ok {
 		name, isText := v.(string)
 		if !isText {
-			return 0, Errorf(ErrMalformed, "options.class must be a string (an event class name)")
+			return 0, webapp.Errorf(webapp.ErrMalformed, "options.class must be a string (an event class name)")
 		}
 		c := s.cfg.Events.ByName(name)
 		if c == nil {
-			return 0, &Error{URI: wamp.ErrInvalidArgument, Message: "no event class \"" + name + "\"", Details: map[string]any{"class": name}}
+			return 0, &webapp.Error{URI: wamp.ErrInvalidArgument, Message: "no event class \"" + name + "\"", Details: map[string]any{"class": name}}
 		}
 		if topic != "" && topic != c.Topic() {
-			return 0, Errorf(wamp.ErrInvalidArgument, "topic %q is not the topic of event class %q (%q): give one or the other", topic, name, c.Topic())
+			return 0, webapp.Errorf(wamp.ErrInvalidArgument, "topic %q is not the topic of event class %q (%q): give one or the other", topic, name, c.Topic())
 		}
 		topic = c.Topic()
 		delete(opts, "class")
 	}
 	if topic == "" {
-		return 0, Errorf(ErrMalformed, "topic (or options.class) is required")
+		return 0, webapp.Errorf(webapp.ErrMalformed, "topic (or options.class) is required")
 	}
 	if _, ok := opts["acknowledge"]; ok {
 		delete(opts, "acknowledge") // a web-app publish is always answered
@@ -104,49 +105,49 @@ func (s *Service) publish(req *PublishRequest) (wamp.ID, error) {
 }
 
 func (s *Service) issueTicketOp(_ context.Context, body []byte) (any, error) {
-	var req IssueTicketRequest
+	var req webapp.IssueTicketRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if req.AuthID == "" || req.AuthRole == "" {
-		return nil, Errorf(ErrMalformed, "authid and authrole are required")
+		return nil, webapp.Errorf(webapp.ErrMalformed, "authid and authrole are required")
 	}
 	if req.TTL < 0 || req.TTL > 30*24*3600 {
-		return nil, Errorf(wamp.ErrInvalidArgument, "ttl must be between 0 and 2592000 seconds (30 days), got %v", req.TTL)
+		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "ttl must be between 0 and 2592000 seconds (30 days), got %v", req.TTL)
 	}
 	ttl := DefaultTicketTTL
 	if req.TTL > 0 {
 		ttl = time.Duration(req.TTL * float64(time.Second))
 	}
 	if s.cfg.IssueTicket == nil {
-		return nil, Errorf(wamp.ErrUnavailable, "one-time tickets need the store, which is not configured")
+		return nil, webapp.Errorf(wamp.ErrUnavailable, "one-time tickets need the store, which is not configured")
 	}
 	ticket, expires, err := s.cfg.IssueTicket(req.AuthID, req.AuthRole, ttl, normalizeDict(req.AuthExtra))
 	if err != nil {
-		return nil, Errorf(wamp.ErrInvalidArgument, "cannot issue a ticket: %v", err)
+		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "cannot issue a ticket: %v", err)
 	}
-	return &IssueTicketResponse{Ticket: ticket, Expires: expires.UTC(), AuthID: req.AuthID, AuthRole: req.AuthRole, Realm: string(s.cfg.Realm)}, nil
+	return &webapp.IssueTicketResponse{Ticket: ticket, Expires: expires.UTC(), AuthID: req.AuthID, AuthRole: req.AuthRole, Realm: string(s.cfg.Realm)}, nil
 }
 
 func (s *Service) revokeOp(ctx context.Context, body []byte) (any, error) {
-	var req RevokeRequest
+	var req webapp.RevokeRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if req.AuthID == "" {
-		return nil, Errorf(ErrMalformed, "authid is required")
+		return nil, webapp.Errorf(webapp.ErrMalformed, "authid is required")
 	}
-	var out RevokeResponse
+	var out webapp.RevokeResponse
 	var err error
 	// Credentials first, so that a killed session cannot come back with them.
 	if f := s.cfg.RevokeTickets; f != nil {
 		if out.Tickets, err = f(req.AuthID); err != nil {
-			return nil, Errorf(wamp.ErrUnavailable, "cannot revoke tickets: %v", err)
+			return nil, webapp.Errorf(wamp.ErrUnavailable, "cannot revoke tickets: %v", err)
 		}
 	}
 	if f := s.cfg.RevokeTokens; f != nil {
 		if out.Tokens, err = f(req.AuthID); err != nil {
-			return nil, Errorf(wamp.ErrUnavailable, "cannot revoke client tokens: %v", err)
+			return nil, webapp.Errorf(wamp.ErrUnavailable, "cannot revoke client tokens: %v", err)
 		}
 	}
 	res, err := s.call(ctx, "wamp.session.kill_by_authid", wamp.List{req.AuthID},
@@ -163,7 +164,7 @@ func (s *Service) revokeOp(ctx context.Context, body []byte) (any, error) {
 }
 
 func (s *Service) sessionsOp(ctx context.Context, body []byte) (any, error) {
-	var req SessionsRequest
+	var req webapp.SessionsRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
@@ -175,7 +176,7 @@ func (s *Service) sessionsOp(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &SessionsResponse{Sessions: []wamp.Dict{}}
+	out := &webapp.SessionsResponse{Sessions: []wamp.Dict{}}
 	if len(res.Args) == 0 {
 		return out, nil
 	}
@@ -214,15 +215,15 @@ func toID(v any) wamp.ID {
 }
 
 func (s *Service) killSessionOp(ctx context.Context, body []byte) (any, error) {
-	var req KillSessionRequest
+	var req webapp.KillSessionRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if req.Session == 0 {
-		return nil, Errorf(ErrMalformed, "session (a session ID) is required")
+		return nil, webapp.Errorf(webapp.ErrMalformed, "session (a session ID) is required")
 	}
 	if req.Session == s.local.ID() {
-		return nil, Errorf(wamp.ErrInvalidArgument, "session %d is the web-app interface's own", req.Session)
+		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "session %d is the web-app interface's own", req.Session)
 	}
 	kw := wamp.Dict{}
 	if req.Reason != "" {
@@ -234,23 +235,23 @@ func (s *Service) killSessionOp(ctx context.Context, body []byte) (any, error) {
 	if _, err := s.call(ctx, "wamp.session.kill", wamp.List{int64(req.Session)}, kw); err != nil {
 		return nil, err
 	}
-	return &KillSessionResponse{Killed: true}, nil
+	return &webapp.KillSessionResponse{Killed: true}, nil
 }
 
 func (s *Service) callOp(ctx context.Context, body []byte) (any, error) {
-	var req CallRequest
+	var req webapp.CallRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if req.Procedure == "" {
-		return nil, Errorf(ErrMalformed, "procedure is required")
+		return nil, webapp.Errorf(webapp.ErrMalformed, "procedure is required")
 	}
 	opts := normalizeDict(req.Options)
 	timeout := s.cfg.CallTimeout
 	if v, ok := opts["timeout"]; ok {
 		ms, isInt := v.(int64)
 		if !isInt || ms < 0 {
-			return nil, Errorf(ErrMalformed, "options.timeout must be a non-negative integer (milliseconds)")
+			return nil, webapp.Errorf(webapp.ErrMalformed, "options.timeout must be a non-negative integer (milliseconds)")
 		}
 		if ms > 0 {
 			timeout = min(time.Duration(ms)*time.Millisecond, s.cfg.MaxCallTimeout)
@@ -263,7 +264,7 @@ func (s *Service) callOp(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, fromRouter(err)
 	}
-	return &CallResponse{Args: res.Args, Kwargs: res.Kwargs}, nil
+	return &webapp.CallResponse{Args: res.Args, Kwargs: res.Kwargs}, nil
 }
 
 func (s *Service) eventClassesOp(ctx context.Context, body []byte) (any, error) {
@@ -274,7 +275,7 @@ func (s *Service) eventClassesOp(ctx context.Context, body []byte) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := &EventClassesResponse{Classes: []wamp.Dict{}}
+	out := &webapp.EventClassesResponse{Classes: []wamp.Dict{}}
 	if len(res.Args) > 0 {
 		l, _ := res.Args[0].([]any)
 		for _, c := range l {
@@ -287,12 +288,12 @@ func (s *Service) eventClassesOp(ctx context.Context, body []byte) (any, error) 
 }
 
 func (s *Service) describeClassOp(ctx context.Context, body []byte) (any, error) {
-	var req DescribeClassRequest
+	var req webapp.DescribeClassRequest
 	if err := decodeRequest(body, &req); err != nil {
 		return nil, err
 	}
 	if req.Class == "" {
-		return nil, Errorf(ErrMalformed, "class is required")
+		return nil, webapp.Errorf(webapp.ErrMalformed, "class is required")
 	}
 	res, err := s.call(ctx, "gateway.event.describe", wamp.List{req.Class}, nil)
 	if err != nil {
@@ -302,14 +303,14 @@ func (s *Service) describeClassOp(ctx context.Context, body []byte) (any, error)
 	if len(res.Args) > 0 {
 		d, _ = res.Args[0].(map[string]any)
 	}
-	return &DescribeClassResponse{Class: d}, nil
+	return &webapp.DescribeClassResponse{Class: d}, nil
 }
 
 func (s *Service) healthOp(_ context.Context, body []byte) (any, error) {
 	if err := decodeRequest(body, &struct{}{}); err != nil {
 		return nil, err
 	}
-	out := &HealthResponse{Status: "ok", Store: "none", Realm: string(s.cfg.Realm)}
+	out := &webapp.HealthResponse{Status: "ok", Store: "none", Realm: string(s.cfg.Realm)}
 	if f := s.cfg.StoreHealth; f != nil {
 		if err := f(); err != nil {
 			out.Status, out.Store = "degraded", "unavailable: "+err.Error()
@@ -324,7 +325,7 @@ func (s *Service) statsOp(ctx context.Context, body []byte) (any, error) {
 	if err := decodeRequest(body, &struct{}{}); err != nil {
 		return nil, err
 	}
-	out := &StatsResponse{Realm: string(s.cfg.Realm), Publications: s.publications.Load(), Uptime: time.Since(s.started).Seconds()}
+	out := &webapp.StatsResponse{Realm: string(s.cfg.Realm), Publications: s.publications.Load(), Uptime: time.Since(s.started).Seconds()}
 	res, err := s.call(ctx, "wamp.session.count", nil, nil)
 	if err != nil {
 		return nil, err

@@ -1,9 +1,10 @@
-package webapp
+package service
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/gateway-dev/gateway/internal/webapp"
 	"io"
 	"math"
 	"strconv"
@@ -21,7 +22,7 @@ func decodeRequest(body []byte, dst any) error {
 		return nil
 	}
 	if body[0] != '{' {
-		return Errorf(ErrMalformed, "the request body must be a JSON object")
+		return webapp.Errorf(webapp.ErrMalformed, "the request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -30,13 +31,13 @@ func decodeRequest(body []byte, dst any) error {
 		return malformed(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Errorf(ErrMalformed, "unexpected data after the JSON object")
+		return webapp.Errorf(webapp.ErrMalformed, "unexpected data after the JSON object")
 	}
 	return nil
 }
 
 // malformed describes a JSON decoding error for the web-app developer.
-func malformed(err error) *Error {
+func malformed(err error) *webapp.Error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -45,14 +46,14 @@ func malformed(err error) *Error {
 		if field == "" {
 			field = "the body"
 		}
-		return &Error{URI: ErrMalformed, Message: "field " + strconv.Quote(field) + ": expected " + jsonKind(te.Type.Kind().String()) + ", got JSON " + te.Value,
+		return &webapp.Error{URI: webapp.ErrMalformed, Message: "field " + strconv.Quote(field) + ": expected " + jsonKind(te.Type.Kind().String()) + ", got JSON " + te.Value,
 			Details: map[string]any{"field": te.Field, "offset": te.Offset}}
 	case errors.As(err, &se):
-		return &Error{URI: ErrMalformed, Message: "invalid JSON: " + se.Error(), Details: map[string]any{"offset": se.Offset}}
+		return &webapp.Error{URI: webapp.ErrMalformed, Message: "invalid JSON: " + se.Error(), Details: map[string]any{"offset": se.Offset}}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Errorf(ErrMalformed, "invalid JSON: the body ends too early")
+		return webapp.Errorf(webapp.ErrMalformed, "invalid JSON: the body ends too early")
 	}
-	return Errorf(ErrMalformed, "invalid request: %v", err)
+	return webapp.Errorf(webapp.ErrMalformed, "invalid request: %v", err)
 }
 
 func jsonKind(goKind string) string {

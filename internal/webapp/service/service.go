@@ -1,9 +1,12 @@
-package webapp
+// Package service implements the web-app operations (webapp.Invoker) on a realm of the router,
+// through a trusted in-process session. The representatives depend only on package webapp.
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gateway-dev/gateway/internal/webapp"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -38,7 +41,7 @@ type Config struct {
 }
 
 // Service runs the web-app operations on one realm through a trusted in-process session. It
-// implements Invoker and is safe for concurrent use.
+// implements webapp.Invoker and is safe for concurrent use.
 type Service struct {
 	cfg          Config
 	local        *router.Local
@@ -57,8 +60,8 @@ const maxDedupIDs = 100_000
 // DefaultTicketTTL is issue_ticket's default ticket lifetime.
 const DefaultTicketTTL = time.Minute
 
-// NewService joins the web-app's session to the realm (authid "webapp", authrole "webapp").
-func NewService(cfg Config) (*Service, error) {
+// New joins the web-app's session to the realm (authid "webapp", authrole "webapp").
+func New(cfg Config) (*Service, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
@@ -98,7 +101,7 @@ func (s *Service) Close() { s.local.Close() }
 // Realm is the realm the service acts on.
 func (s *Service) Realm() wamp.URI { return s.cfg.Realm }
 
-// Invoke implements Invoker.
+// Invoke implements webapp.Invoker.
 func (s *Service) Invoke(ctx context.Context, op string, body []byte) (any, error) {
 	fn := s.ops[op]
 	if fn == nil {
@@ -108,12 +111,12 @@ func (s *Service) Invoke(ctx context.Context, op string, body []byte) (any, erro
 }
 
 // noSuchOperation is the error for an unknown operation name, suggesting the closest one.
-func noSuchOperation(op string) *Error {
-	names := make([]string, len(Operations))
-	for i, o := range Operations {
+func noSuchOperation(op string) *webapp.Error {
+	names := make([]string, len(webapp.Operations))
+	for i, o := range webapp.Operations {
 		names[i] = o.Name
 	}
-	e := Errorf(ErrNoSuchOperation, "no operation %q", op)
+	e := webapp.Errorf(webapp.ErrNoSuchOperation, "no operation %q", op)
 	if best := typo.Closest(op, names); best != "" {
 		e.Message += fmt.Sprintf(" (did you mean %q?)", best)
 	}
@@ -131,7 +134,7 @@ func fromRouter(err error) error {
 		if msg == "" {
 			msg = string(re.URI)
 		}
-		e := &Error{URI: re.URI, Message: msg, Kwargs: re.Kwargs}
+		e := &webapp.Error{URI: re.URI, Message: msg, Kwargs: re.Kwargs}
 		if len(re.Args) > 0 {
 			if _, isText := re.Args[0].(string); !isText || len(re.Args) > 1 {
 				e.Args = re.Args
@@ -139,11 +142,11 @@ func fromRouter(err error) error {
 		}
 		return e
 	case errors.Is(err, router.ErrLocalClosed):
-		return Errorf(wamp.ErrUnavailable, "the gateway is shutting down")
+		return webapp.Errorf(wamp.ErrUnavailable, "the gateway is shutting down")
 	case errors.Is(err, context.DeadlineExceeded):
-		return Errorf(wamp.ErrTimeout, "the call did not complete in time")
+		return webapp.Errorf(wamp.ErrTimeout, "the call did not complete in time")
 	case errors.Is(err, context.Canceled):
-		return Errorf(wamp.ErrCanceled, "the request was canceled")
+		return webapp.Errorf(wamp.ErrCanceled, "the request was canceled")
 	}
 	return err
 }
