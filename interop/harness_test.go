@@ -142,10 +142,13 @@ type router struct {
 	rsURL string // RawSocket endpoint, rs://127.0.0.1:PORT
 	// rsAddr is the RawSocket endpoint's host:port.
 	rsAddr string
-	cmd    *exec.Cmd
-	log    *logBuffer
-	done   chan struct{} // closed when the process has exited
-	err    error         // the process's exit error, valid after done is closed
+	// cfgPath is the configuration file a configured gateway was started with ("" otherwise); the
+	// web-app proxies read it too.
+	cfgPath string
+	cmd     *exec.Cmd
+	log     *logBuffer
+	done    chan struct{} // closed when the process has exited
+	err     error         // the process's exit error, valid after done is closed
 }
 
 // startRouter builds and starts the router that GATEWAY_TEST_ROUTER names: "gateway" (default) or "nexus".
@@ -208,7 +211,7 @@ func launchGateway(dir, body string, env []string) (*router, error) {
 	if err := os.WriteFile(cfgPath, []byte(gatewayConfig(addr, body)), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the gateway config: %w", err)
 	}
-	r := &router{kind: "gateway", wsURL: "ws://" + addr + "/ws", rsURL: "rs://" + addr, rsAddr: addr}
+	r := &router{kind: "gateway", wsURL: "ws://" + addr + "/ws", rsURL: "rs://" + addr, rsAddr: addr, cfgPath: cfgPath}
 	if err := r.start(bin, []string{"--config", cfgPath}, env, addr); err != nil {
 		return nil, err
 	}
