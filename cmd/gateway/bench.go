@@ -28,6 +28,8 @@ Scenarios:
   churn    fanout while --churn percent of the subscribers disconnect and reconnect per second
   rpc      callers keep --in-flight calls in flight against callees; calls/s and latency
   idle     N connections join and subscribe, then stay idle while the server's memory is sampled
+  webapp   publishers over the web-app interface (HTTP/JSON, XML-RPC, AMQP, NATS) while N WAMP
+           subscribers receive; publish latency, publishes/s, loss
 
 Router and connections:
   --url URL                  router: ws://host:port/path or rs://host:port (default ws://127.0.0.1:8080/ws)
@@ -66,6 +68,7 @@ rpc:
   --in-flight F              calls in flight over all callers (default 64)
   --distinct-procedures      one procedure per callee instead of one shared with invoke=roundrobin
 
+` + bench.WebappUsage + `
 Observing the server (all optional):
   --server-pid PID           server CPU time (utime+stime) and RSS from /proc/PID
   --server-cpu N[,N...]      busy time of these cores from /proc/stat (pin the server to them)
@@ -157,6 +160,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "")
 	fs.Var((*intList)(&o.ServerCores), "server-cpu", "")
 	fs.StringVar(&o.ServerDebug, "server-debug", "", "")
+	bench.WebappFlags(fs, &o.WebappOptions)
 	asJSON := fs.Bool("json", false, "")
 	quiet := fs.Bool("quiet", false, "")
 	cpuprofile := fs.String("cpuprofile", "", "")
@@ -213,6 +217,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		rep.WriteText(stdout)
+	}
+	if w := rep.Webapp; w != nil && (w.Lost+w.Duplicates+w.Reorders > 0 || w.Disconnected > 0) {
+		return 3
 	}
 	if len(rep.Steps) > 0 {
 		if st := rep.Steps[0]; st.Lost+st.Duplicates+st.Reorders > 0 || st.Disconnected > 0 {

@@ -14,17 +14,18 @@ const (
 	RPC    = "rpc"    // callers keeping calls in flight against callees
 	Idle   = "idle"   // connections that join and subscribe, then stay idle while memory is sampled
 	Churn  = "churn"  // fanout while a share of the subscribers reconnects every second
+	Webapp = "webapp" // web-app publishers through a representative (HTTP, XML-RPC, AMQP, NATS), WAMP subscribers
 )
 
 // Options configure a run. Zero values take the defaults given in brackets.
 type Options struct {
-	Scenario   string // Fanout, RPC, Idle or Churn
+	Scenario   string // Fanout, RPC, Idle, Churn or Webapp
 	URL        string // router: ws://host:port/path or rs://host:port
 	Realm      string // ["realm1"]
 	Serializer string // "json" ["json"], "msgpack" or "cbor"
 
-	// Fanout, Churn and Idle.
-	Subscribers int // connections that each subscribe to one topic [1000]
+	// Fanout, Churn, Idle and Webapp.
+	Subscribers int // connections that each subscribe to one topic [1000; Webapp: 0]
 	Topics      int // topics the subscribers are spread over, round-robin [1]
 
 	// Fanout and Churn.
@@ -48,6 +49,9 @@ type Options struct {
 	Callers            int  // caller connections [16]
 	InFlight           int  // calls kept in flight over all callers [64]
 	DistinctProcedures bool // each callee registers its own procedure instead of sharing one (invoke=roundrobin)
+
+	// Webapp (see WebappOptions).
+	WebappOptions
 
 	// Timing of the measured window (every scenario; for Idle, Duration is how long connections are held).
 	Duration time.Duration // measured window [10s]
@@ -97,7 +101,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Serializer == "" {
 		o.Serializer = "json"
 	}
-	def(&o.Subscribers, 1000)
+	if o.Scenario != Webapp {
+		def(&o.Subscribers, 1000)
+	}
 	def(&o.Topics, 1)
 	def(&o.Publishers, 1)
 	def(&o.PayloadSize, 100)
@@ -107,7 +113,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.InFlight, 64)
 	def(&o.ConnectConcurrency, 256)
 	def(&o.ReadBuffer, 4096)
-	if o.Rate == 0 {
+	if o.Rate == 0 && o.Scenario != Webapp { // Webapp: 0 is a closed loop
 		o.Rate = 10
 	}
 	if o.ChurnPercent == 0 {
@@ -127,10 +133,14 @@ func (o Options) withDefaults() (Options, error) {
 
 	switch o.Scenario {
 	case Fanout, RPC, Idle, Churn:
+	case Webapp:
+		if err := o.webappDefaults(); err != nil {
+			return o, err
+		}
 	case "":
-		return o, errors.New("no scenario: fanout, rpc, idle or churn")
+		return o, errors.New("no scenario: fanout, rpc, idle, churn or webapp")
 	default:
-		return o, fmt.Errorf("unknown scenario %q: fanout, rpc, idle or churn", o.Scenario)
+		return o, fmt.Errorf("unknown scenario %q: fanout, rpc, idle, churn or webapp", o.Scenario)
 	}
 	if o.URL == "" {
 		return o, errors.New("no router URL")

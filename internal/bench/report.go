@@ -22,6 +22,7 @@ type Report struct {
 	Churn      *ChurnResult  `json:"churn,omitempty"`
 	RPC        *RPCResult    `json:"rpc,omitempty"`
 	Idle       *IdleResult   `json:"idle,omitempty"`
+	Webapp     *WebappResult `json:"webapp,omitempty"`
 	Warnings   []string      `json:"warnings,omitempty"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
@@ -238,6 +239,13 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %d callee(s), %d caller(s), %d calls in flight, payload %d B\n", o.Callees, o.Callers, o.InFlight, o.PayloadSize)
 	case Idle:
 		fmt.Fprintf(w, "  %d connections subscribed over %d topic(s), held %s\n", o.Subscribers, o.Topics, o.Duration)
+	case Webapp:
+		mode := "closed loop"
+		if o.Rate > 0 {
+			mode = fmt.Sprintf("%g publications/s", o.Rate)
+		}
+		fmt.Fprintf(w, "  transport %s, %d concurrent publishers (%s), %d subscribers on %s, payload %d B\n",
+			o.Transport, o.Concurrency, mode, o.Subscribers, o.Topic, o.PayloadSize)
 	}
 	if s := r.Setup; s != nil {
 		fmt.Fprintf(w, "setup: %d connections in %.2fs (%.0f/s) from %d source address(es), %d failures",
@@ -345,6 +353,9 @@ func (r *Report) WriteText(w io.Writer) {
 		if d.DisconnectedWhileHeld > 0 {
 			fmt.Fprintf(w, "  DISCONNECTED   %d connections while held\n", d.DisconnectedWhileHeld)
 		}
+	}
+	if r.Webapp != nil {
+		r.Webapp.writeText(w)
 	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "WARNING: %s\n", warn)

@@ -52,6 +52,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		err = r.runRPC(ctx)
 	case Idle:
 		err = r.runIdle(ctx)
+	case Webapp:
+		err = r.runWebapp(ctx)
 	}
 	r.report.Elapsed = time.Since(r.report.Started)
 	if err != nil {
@@ -75,6 +77,8 @@ func (r *runner) connections() int {
 	switch r.o.Scenario {
 	case RPC:
 		return r.o.Callees + r.o.Callers
+	case Webapp:
+		return r.o.Subscribers + r.o.Concurrency
 	default:
 		return r.o.Subscribers + r.o.Publishers
 	}
