@@ -22,7 +22,8 @@ type Rep struct {
 	nc  *nats.Conn
 	sub *nats.Subscription
 
-	sem     chan struct{} // bounds the requests in progress
+	jobs    chan *nats.Msg // requests, taken by MaxInFlight long-lived workers
+	stop    chan struct{}  // closed by Close once the subscription has ended
 	workers sync.WaitGroup
 	once    sync.Once
 }
@@ -38,7 +39,7 @@ func Start(inv webapp.Invoker, cfg Config) (*Rep, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rep{inv: inv, cfg: cfg, sem: make(chan struct{}, cfg.MaxInFlight)}
+	r := &Rep{inv: inv, cfg: cfg, jobs: make(chan *nats.Msg), stop: make(chan struct{})}
 	log := cfg.Logger
 	opts := []nats.Option{
 		nats.Name("gateway webapp"),
@@ -65,7 +66,14 @@ func Start(inv webapp.Invoker, cfg Config) (*Rep, error) {
 	if r.nc, err = nats.Connect(cfg.URL, opts...); err != nil {
 		return nil, fmt.Errorf("natsrep: connecting to %s: %w", cfg.URL, err)
 	}
+	// Long-lived workers: a goroutine per request would grow a fresh stack for every operation.
+	for range cfg.MaxInFlight {
+		r.workers.Add(1)
+		go r.work()
+	}
 	if r.sub, err = r.nc.QueueSubscribe(cfg.SubjectPrefix+".>", cfg.QueueGroup, r.onMsg); err != nil {
+		close(r.stop)
+		r.workers.Wait()
 		r.nc.Close()
 		return nil, fmt.Errorf("natsrep: subscribing to %s.>: %w", cfg.SubjectPrefix, err)
 	}
@@ -78,6 +86,7 @@ func (r *Rep) Close() error {
 	var err error
 	r.once.Do(func() {
 		err = r.stopSubscription()
+		close(r.stop)
 		r.workers.Wait()
 		if r.nc.IsConnected() {
 			_ = r.nc.FlushTimeout(2 * time.Second) // the last replies
@@ -122,13 +131,23 @@ func (r *Rep) stopSubscription() error {
 // onMsg is the subscription's callback: it hands the request to a worker, waiting while MaxInFlight
 // requests are in progress.
 func (r *Rep) onMsg(m *nats.Msg) {
-	r.sem <- struct{}{}
-	r.workers.Add(1)
-	go func() {
-		defer r.workers.Done()
-		defer func() { <-r.sem }()
-		r.handle(m)
-	}()
+	select {
+	case r.jobs <- m:
+	case <-r.stop: // only when Close gave up waiting for the subscription to drain
+	}
+}
+
+// work runs requests until Close.
+func (r *Rep) work() {
+	defer r.workers.Done()
+	for {
+		select {
+		case m := <-r.jobs:
+			r.handle(m)
+		case <-r.stop:
+			return
+		}
+	}
 }
 
 // handle runs one request and answers it when it has a reply subject.
