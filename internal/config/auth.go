@@ -10,6 +10,17 @@ type Store struct {
 	// DataDir is the directory of the store (made absolute against the configuration file's
 	// directory; "data" in the working directory without a file). One process at a time.
 	DataDir string `toml:"data_dir"`
+	// Sync is the durability policy of durable writes: "group" (default) or "always" (see
+	// persist.go and SyncMode).
+	Sync string `toml:"sync"`
+	// MaxPersistentSubscriptions bounds the persistent subscriptions of one client; 0 means
+	// DefaultMaxPersistentSubscriptions.
+	MaxPersistentSubscriptions int `toml:"max_persistent_subscriptions"`
+	// MaxBacklog bounds the events kept for a persistent subscription whose client is away; 0
+	// means DefaultMaxBacklog.
+	MaxBacklog int `toml:"max_backlog"`
+	// Retention bounds event logs per topic pattern ([[store.retention]]), first match wins.
+	Retention []RetentionRule `toml:"retention"`
 }
 
 // DefaultDataDir is the store's directory without configuration.

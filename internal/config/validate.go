@@ -33,6 +33,7 @@ func (c *Config) validate(errs *errorList, bad map[string]bool) {
 	v.limits(&c.Limits)
 	v.realms(c.Realms, &c.ClientToken)
 	v.store(&c.Store)
+	v.persist(&c.Store)
 	v.clientToken(&c.ClientToken)
 	v.auth(&c.Auth)
 	v.webapp(&c.Webapp, c.Realms)

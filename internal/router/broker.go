@@ -25,6 +25,10 @@ type subscription struct {
 	entry  *topicEntry
 	filter *query.Filter // nil: every event of the topic
 	handle query.Handle  // in entry.filters
+
+	// durable holds the subscribers that receive this subscription persistently, through its
+	// log (persist*.go); nil when none, so ordinary subscriptions pay nothing for it.
+	durable map[*Session]*attachment
 }
 
 // topicEntry holds the subscriptions of one (topic pattern, match policy): the unfiltered one and
@@ -76,10 +80,13 @@ type broker struct {
 	index    *patternIndex[*topicEntry]
 	byID     map[wamp.ID]*subscription
 	retained retainedEvents
+	pers     *persistence // persistent subscriptions (persist*.go); nil without a store
 }
 
 func newBroker(rl *Realm) *broker {
-	return &broker{realm: rl, index: newPatternIndex[*topicEntry](), byID: map[wamp.ID]*subscription{}}
+	b := &broker{realm: rl, index: newPatternIndex[*topicEntry](), byID: map[wamp.ID]*subscription{}}
+	b.pers = newPersistence(b)
+	return b
 }
 
 // each calls fn for every subscription (filtered or not) whose pattern matches uri. Callers hold b.mu.
@@ -106,6 +113,9 @@ type publication struct {
 	filter    *deliveryFilter
 	class     *events.Class // the event class of the topic; nil when none
 	retain    bool          // PUBLISH.Options.retain
+	// epoch is the persistence epoch the publication was matched against persistent logs at;
+	// 0 when it was not (see attachment.epoch).
+	epoch uint64
 }
 
 // deliveryFilter holds the subscriber black- and whitelists of a PUBLISH.
@@ -212,11 +222,18 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		return
 	}
 	p.class = class
+	// Durable hook (persist_publish.go): the event history and the logs of persistent
+	// subscriptions are written before delivery; what persistent subscriptions need and the
+	// store cannot keep is refused when the publisher asked for an acknowledgement.
+	logged, err := b.storeDurably(p)
+	if err != nil && ack {
+		s.sendError(wamp.PUBLISH, m.Request, wamp.ErrUnavailable, err.Error())
+		return
+	}
 	if p.retain {
 		b.retain(p)
 	}
-	b.record(p)
-	b.deliver(p)
+	b.deliverLogged(p, logged)
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: p.id})
 	}
@@ -274,6 +291,11 @@ func (b *broker) parsePublish(s *Session, m *wamp.Publish) (*publication, bool, 
 func (b *broker) deliver(p *publication) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	b.deliverLocked(p)
+}
+
+// deliverLocked is deliver for callers that hold b.mu.
+func (b *broker) deliverLocked(p *publication) {
 	var ev *query.Event
 	entry := func(match string, e *topicEntry, check *events.Class) {
 		if e.plain != nil {
@@ -337,9 +359,15 @@ func (p *publication) meta() query.Meta {
 func (b *broker) deliverTo(p *publication, match string, sub *subscription, class *events.Class) {
 	var enc [4][]byte
 	var ev *wamp.Event
+	durable := sub.durable
 	for _, s := range sub.subs {
 		if s == p.publisher && p.excludeMe {
 			continue
+		}
+		if durable != nil {
+			if a := durable[s]; a != nil && p.epoch >= a.epoch {
+				continue // delivered through the subscription's log (persist_publish.go)
+			}
 		}
 		if p.filter != nil && !p.filter.allows(s) {
 			continue
@@ -431,6 +459,12 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 			return
 		}
 	}
+	// Persistence hook (persist_subscribe.go): x_persistent, or a returning client's record.
+	persist, ie := b.persistIntent(s, m.Options, match, topic, filter)
+	if ie != nil {
+		s.sendError(wamp.SUBSCRIBE, m.Request, ie.uri, ie.msg)
+		return
+	}
 	b.mu.Lock()
 	if !s.live() {
 		b.mu.Unlock()
@@ -449,6 +483,7 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 		}
 		s.subs[sub.id] = sub
 	}
+	attached := b.attachLocked(s, sub, added, persist)
 	// SUBSCRIBED (and the retained events) are queued under the lock so that no live EVENT for the
 	// subscription can overtake them.
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
@@ -456,6 +491,7 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 		b.sendRetained(s, sub)
 	}
 	b.mu.Unlock()
+	b.attached(attached) // starts the replay of a returning client
 	if created {
 		b.publishMeta(metaSubOnCreate, wamp.List{s.id, sub.details()}, nil)
 	}
@@ -532,6 +568,7 @@ func (b *broker) publishUnsubscribe(s *Session, id wamp.ID, deleted bool) {
 
 // removeLocked removes s from sub and deletes sub when it has no subscribers left.
 func (b *broker) removeLocked(s *Session, sub *subscription) (deleted bool) {
+	b.persistRemoveLocked(s, sub) // persist_subscribe.go
 	sub.remove(s)
 	delete(s.subs, sub.id)
 	if len(sub.subs) > 0 {
@@ -559,10 +596,13 @@ func (b *broker) detach(s *Session) {
 	}
 	b.mu.Lock()
 	changes := make([]change, 0, len(s.subs))
+	durable := false
 	for _, sub := range s.subs {
+		durable = durable || sub.durable[s] != nil
 		changes = append(changes, change{sub.id, b.removeLocked(s, sub)})
 	}
 	b.mu.Unlock()
+	b.persistFlush(durable) // the positions of its persistent subscriptions (persist_ack.go)
 	for _, c := range changes {
 		b.publishUnsubscribe(s, c.id, c.deleted)
 	}

@@ -24,25 +24,30 @@ const maxHistory = 10000
 // historyKey is a topic's log in the store: realm name, a space (no URI contains one), topic.
 func (b *broker) historyKey(topic string) string { return string(b.realm.cfg.Name) + " " + topic }
 
-// record appends p to its class's history; it is called before delivery. A store that cannot write
-// loses the history entry, not the event.
-func (b *broker) record(p *publication) {
+// historyAppend returns the append that records p in its topic's event history (written before p
+// is delivered, see broker.storeDurably), or nil when none is kept: history is kept for the events
+// of classes with a retention setting, bounded by the first [[store.retention]] rule that matches
+// the topic when there is one, else by the class's retention.
+func (b *broker) historyAppend(p *publication) *store.LogAppend {
 	st := b.realm.cfg.Store
 	if st == nil || p.class == nil {
-		return
+		return nil
 	}
 	r := p.class.Retention()
 	if !r.Retained() {
-		return
+		return nil
 	}
 	payload, err := encodeStored(p)
-	if err == nil {
-		_, err = st.AppendWithRetention(b.historyKey(string(p.topic)), store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload},
-			store.Retention{MaxCount: uint64(r.MaxEvents), MaxAge: r.MaxAge})
-	}
 	if err != nil {
 		b.realm.router.log.Warn("event not recorded in the history", "topic", p.topic, "err", err)
+		return nil
 	}
+	key := b.historyKey(string(p.topic))
+	a := &store.LogAppend{Topic: key, Event: store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload}}
+	if st.RetentionFor(key).IsZero() {
+		a.Retention = &store.Retention{MaxCount: uint64(r.MaxEvents), MaxAge: r.MaxAge}
+	}
+	return a
 }
 
 // encodeStored encodes what the store keeps of a publication (as an EVENT in MessagePack).

@@ -53,8 +53,11 @@ func (b *broker) retainedKey(topic wamp.URI) string {
 	return string(b.realm.cfg.Name) + " " + string(topic)
 }
 
-// loadRetained reads the realm's retained events back from the store.
+// loadRetained reads the realm's retained events back from the store. It runs once, when the
+// router starts and the realm's broker and dealer exist; it loads the persistent subscriptions
+// too (persist.go).
 func (b *broker) loadRetained() {
+	b.loadPersistent()
 	st := b.realm.cfg.Store
 	if st == nil {
 		return

@@ -63,6 +63,8 @@ type request struct {
 	t        int64  // event time, unix ns
 	ret      *Retention
 	trimOnly bool
+	truncate bool       // trimOnly: drop every event (Truncate)
+	batch    []*request // a container of appends committed together (AppendBatch); no topic of its own
 	seq      uint64
 	err      error
 	done     chan struct{}
@@ -131,6 +133,7 @@ func (s *Store) submit(req *request) (uint64, error) {
 	if req.trimOnly {
 		what = "trim"
 	}
+	pooled := !req.trimOnly && req.batch == nil
 	if s == nil || s.com == nil {
 		return 0, fmt.Errorf("store: %s: %w (not opened)", what, ErrUnavailable)
 	}
@@ -141,7 +144,7 @@ func (s *Store) submit(req *request) (uint64, error) {
 	}
 	<-req.done
 	seq, err := req.seq, req.err
-	if !req.trimOnly {
+	if pooled {
 		*req = request{done: req.done}
 		reqPool.Put(req)
 	}
@@ -212,15 +215,42 @@ func (c *committer) headFor(db *pebble.DB, topic string) (*head, error) {
 	return &h, nil
 }
 
+// flatten returns the requests of group with each AppendBatch container replaced by its appends.
+func flatten(group []*request) []*request {
+	n, containers := 0, false
+	for _, r := range group {
+		if r.batch != nil {
+			n += len(r.batch)
+			containers = true
+		} else {
+			n++
+		}
+	}
+	if !containers {
+		return group
+	}
+	out := make([]*request, 0, n)
+	for _, r := range group {
+		if r.batch != nil {
+			out = append(out, r.batch...)
+		} else {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // commit writes group in one batch, applies retention to the topics it touched, and answers
-// every request.
+// every request (a container of an AppendBatch once, for all its appends).
 func (c *committer) commit(group []*request) {
 	type touched struct {
-		topic string
-		h     *head
-		ret   *Retention
-		saved head
+		topic    string
+		h        *head
+		ret      *Retention
+		truncate bool
+		saved    head
 	}
+	leaves := flatten(group)
 	var topics []touched
 	index := func(topic string) int {
 		for i := range topics {
@@ -233,7 +263,7 @@ func (c *committer) commit(group []*request) {
 	err := c.s.do("append", func(db *pebble.DB) error {
 		b := db.NewBatch()
 		defer b.Close()
-		for _, r := range group {
+		for _, r := range leaves {
 			h, err := c.headFor(db, r.topic)
 			if err != nil {
 				return err
@@ -247,6 +277,7 @@ func (c *committer) commit(group []*request) {
 				topics[i].ret = r.ret
 			}
 			if r.trimOnly {
+				topics[i].truncate = topics[i].truncate || r.truncate
 				continue
 			}
 			r.seq = h.next
@@ -276,6 +307,11 @@ func (c *committer) commit(group []*request) {
 		}
 	}
 	defer func() {
+		if err != nil {
+			for _, r := range leaves {
+				r.seq = 0
+			}
+		}
 		for _, r := range group {
 			if err != nil {
 				r.seq, r.err = 0, err
@@ -293,7 +329,7 @@ func (c *committer) commit(group []*request) {
 			rr := c.s.retentionFor(t.topic)
 			r = &rr
 		}
-		if terr := c.trim(t.topic, t.h, *r); terr != nil {
+		if terr := c.trim(t.topic, t.h, *r, t.truncate); terr != nil {
 			c.s.log.Warn("store: trimming event log failed", "topic", t.topic, "err", terr)
 			for _, req := range group {
 				if req.trimOnly && req.topic == t.topic {
@@ -304,56 +340,27 @@ func (c *committer) commit(group []*request) {
 	}
 }
 
-// trim drops the oldest events of topic beyond r with one DeleteRange. The write is not
-// synced: if it is lost, the next trim redoes it.
-func (c *committer) trim(topic string, h *head, r Retention) error {
-	if r.IsZero() || h.oldest == h.next {
+// trim drops the oldest events of topic beyond r (every event with all) with one DeleteRange.
+// The write is not synced: if it is lost, the next trim redoes it.
+func (c *committer) trim(topic string, h *head, r Retention, all bool) error {
+	if (r.IsZero() && !all) || h.oldest == h.next {
 		return nil
 	}
 	var cutoff int64 = math.MinInt64
 	if r.MaxAge > 0 {
 		cutoff = c.now().Add(-r.MaxAge).UnixNano()
 	}
-	if !(r.MaxCount > 0 && h.next-h.oldest > r.MaxCount) &&
+	if !all && !(r.MaxCount > 0 && h.next-h.oldest > r.MaxCount) &&
 		!(r.MaxBytes > 0 && h.bytes > r.MaxBytes) &&
 		!(h.oldestTime < cutoff) {
 		return nil
 	}
 	n := *h
 	err := c.s.do("trim event log", func(db *pebble.DB) error {
-		it, err := db.NewIter(&pebble.IterOptions{
-			LowerBound: eventKey(topic, h.oldest),
-			UpperBound: eventKey(topic, h.next),
-		})
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		kept := false
-		for ok := it.First(); ok; ok = it.Next() {
-			seq, ok := eventSeq(topic, it.Key())
-			if !ok {
-				return fmt.Errorf("%w: bad key %q", errBadEvent, it.Key())
-			}
-			v := it.Value()
-			t, err := eventTime(v)
-			if err != nil {
-				return fmt.Errorf("topic %q seq %d: %w", topic, seq, err)
-			}
-			drop := (r.MaxCount > 0 && h.next-seq > r.MaxCount) ||
-				(r.MaxBytes > 0 && n.bytes > r.MaxBytes) || t < cutoff
-			if !drop {
-				n.oldestTime, kept = t, true
-				break
-			}
-			n.bytes -= uint64(len(v))
-			n.oldest = seq + 1
-		}
-		if err := it.Error(); err != nil {
-			return err
-		}
-		if !kept { // everything went
+		if all {
 			n.oldest, n.bytes, n.oldestTime = h.next, 0, 0
+		} else if err := c.scanTrim(db, topic, h, &n, r, cutoff); err != nil {
+			return err
 		}
 		b := db.NewBatch()
 		defer b.Close()
@@ -370,5 +377,45 @@ func (c *committer) trim(topic string, h *head, r Retention) error {
 		return err
 	}
 	*h = n
+	return nil
+}
+
+// scanTrim computes into n the head of topic's log once the events beyond r (and older than
+// cutoff) are dropped, reading from the oldest event until the first one that stays.
+func (c *committer) scanTrim(db *pebble.DB, topic string, h, n *head, r Retention, cutoff int64) error {
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: eventKey(topic, h.oldest),
+		UpperBound: eventKey(topic, h.next),
+	})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	kept := false
+	for ok := it.First(); ok; ok = it.Next() {
+		seq, ok := eventSeq(topic, it.Key())
+		if !ok {
+			return fmt.Errorf("%w: bad key %q", errBadEvent, it.Key())
+		}
+		v := it.Value()
+		t, err := eventTime(v)
+		if err != nil {
+			return fmt.Errorf("topic %q seq %d: %w", topic, seq, err)
+		}
+		drop := (r.MaxCount > 0 && h.next-seq > r.MaxCount) ||
+			(r.MaxBytes > 0 && n.bytes > r.MaxBytes) || t < cutoff
+		if !drop {
+			n.oldestTime, kept = t, true
+			break
+		}
+		n.bytes -= uint64(len(v))
+		n.oldest = seq + 1
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if !kept { // everything went
+		n.oldest, n.bytes, n.oldestTime = h.next, 0, 0
+	}
 	return nil
 }
