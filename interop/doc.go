@@ -8,6 +8,10 @@
 //
 // The authentication suites (auth_test.go: interop/python/auth_suite.py, interop/js/auth_suite.js)
 // each start a gateway of their own with a realm that requires authentication and defines roles.
+// So do the persistent-subscription suites (persist_test.go: interop/python/persist_suite.py,
+// interop/js/persist_suite.js; AutobahnPython across reconnects, a restart and kill -9), the web-app
+// proxies (proxy_test.go: clients/python/test_gateway_proxy.py and package proxy over HTTP/JSON,
+// XML-RPC, AMQP and NATS) and the Django example (django_test.go: examples/django).
 //
 // The Python and Node suites live in interop/python and interop/js; scripts/install-test-deps installs
 // what they need. Tests whose dependencies are missing are skipped, unless GATEWAY_INTEROP=required

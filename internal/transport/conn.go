@@ -184,6 +184,14 @@ func (c *conn) Send(msg []byte) error {
 	return nil
 }
 
+// QueuedBytes returns the bytes waiting to be written to the socket (queued, or in the batch being
+// written). The router's replay of persistent subscriptions keeps it short.
+func (c *conn) QueuedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
+
 // Close implements peer.Conn: queued messages and a close frame are flushed within WriteTimeout,
 // then the socket is closed.
 func (c *conn) Close(code peer.CloseCode, reason string) {
