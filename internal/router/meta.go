@@ -57,6 +57,8 @@ func metaProcedures() map[wamp.URI]metaProcedure {
 		"gateway.event.list":            eventList,
 		"gateway.event.describe":        eventDescribe,
 		procTokenRevokeAuthID:           tokenRevokeAuthID,
+		procSubPersist:                  subscriptionPersist,
+		procSubForget:                   subscriptionForget,
 	}
 	tableProcedures(procs, "wamp.subscription.", "subscribers", brokerTable)
 	tableProcedures(procs, "wamp.registration.", "callees", dealerTable)

@@ -159,12 +159,8 @@ func newPersistence(b *broker) *persistence {
 }
 
 // loadPersistent reads the realm's persistent subscriptions from the store at start, so that
-// their events are logged while their clients are away, and adds the persistence procedures.
+// their events are logged while their clients are away.
 func (b *broker) loadPersistent() {
-	if d := b.realm.dealer; d != nil {
-		d.meta[procSubPersist] = subscriptionPersist
-		d.meta[procSubForget] = subscriptionForget
-	}
 	pr := b.pers
 	if pr == nil {
 		return
