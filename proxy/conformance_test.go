@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,6 +126,18 @@ func conformance(t *testing.T, p *Proxy, gw *fakeInvoker) {
 			t.Fatalf("DescribeClass = %v, %v", c, err)
 		}
 		expect(t, "describe_class", `{"class":"order.created"}`)
+	})
+	t.Run("define_class", func(t *testing.T) {
+		c, replaced, err := p.DefineClass(ctx(t), map[string]any{"name": "pay", "topic": "com.pay", "fields": map[string]any{"amount": "int"}})
+		if err != nil || !replaced || !reflect.DeepEqual(c, map[string]any{"name": "pay", "topic": "com.pay"}) {
+			t.Fatalf("DefineClass = %v, %v, %v", c, replaced, err)
+		}
+		expect(t, "define_class", `{"class":{"fields":{"amount":"int"},"name":"pay","topic":"com.pay"}}`)
+		_, _, err = p.DefineClass(ctx(t), map[string]any{"name": "pay", "topic": "com.pay", "fields": map[string]any{"amount": map[string]any{"type": "integer"}}})
+		var e *Error
+		if !errors.As(err, &e) || e.URI != "wamp.error.invalid_argument" || !strings.Contains(e.Message, "class.fields.amount") || e.Status != 422 {
+			t.Fatalf("refused definition: %#v", err)
+		}
 	})
 	t.Run("describe_class_error", func(t *testing.T) {
 		_, err := p.DescribeClass(ctx(t), "missing")

@@ -1,6 +1,6 @@
 // Package proxy is the web application's side of the gateway's web-app interface: one Proxy with a
 // method per operation (Publish, PublishBatch, IssueTicket, Revoke, Sessions, KillSession, Call,
-// EventClasses, DescribeClass, Health, Stats), whatever representative carries it: HTTP/JSON,
+// EventClasses, DescribeClass, DefineClass, Health, Stats), whatever representative carries it: HTTP/JSON,
 // XML-RPC, AMQP 0-9-1 or NATS.
 //
 // Load reads the gateway's own configuration file (the shared-configuration policy): its [webapp]

@@ -118,6 +118,12 @@ func gatewayAnswers(op string, body []byte) (any, error) {
 			return nil, &webapp.Error{URI: "wamp.error.invalid_argument", Message: `no event class "missing"`, Details: map[string]any{"class": "missing"}}
 		}
 		return webapp.DescribeClassResponse{Class: map[string]any{"name": "order.created", "fields": map[string]any{"amount": "int"}}}, nil
+	case "define_class":
+		def, _ := req["class"].(map[string]any)
+		if _, typed := def["fields"].(map[string]any)["amount"].(string); !typed {
+			return nil, &webapp.Error{URI: "wamp.error.invalid_argument", Message: `class.fields.amount: unknown type "integer" (did you mean "int"?)`}
+		}
+		return webapp.DefineClassResponse{Class: map[string]any{"name": def["name"], "topic": def["topic"]}, Replaced: true}, nil
 	case "health":
 		return webapp.HealthResponse{Status: "ok", Store: "none", Realm: "realm1"}, nil
 	case "stats":

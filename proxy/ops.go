@@ -136,6 +136,27 @@ func (p *Proxy) DescribeClass(ctx context.Context, class string) (map[string]any
 	return m, nil
 }
 
+// DefineClass defines or replaces an event class of the realm at run time: def has the keys of a
+// [[realms.event_classes]] table (name, topic, extends, description, strict, visibility,
+// retention, fields). It answers the class as DescribeClass describes it and whether it replaced a
+// class of the same name. A definition the gateway refuses is an *Error with URI
+// wamp.error.invalid_argument whose message names the offending key ("class.fields.amount: ...").
+// The class lasts until the gateway restarts: put it in the configuration file to keep it.
+func (p *Proxy) DefineClass(ctx context.Context, def map[string]any) (map[string]any, bool, error) {
+	if len(def) == 0 {
+		return nil, false, errors.New("proxy: define_class: the definition is empty")
+	}
+	var res struct {
+		Class    map[string]any `json:"class"`
+		Replaced bool           `json:"replaced"`
+	}
+	if err := p.do(ctx, newRequest("define_class").set("class", def), 0, &res); err != nil {
+		return nil, false, err
+	}
+	m, _ := fromNumbers(res.Class).(map[string]any)
+	return m, res.Replaced, nil
+}
+
 // Health is the gateway's liveness.
 type Health struct {
 	// Status is "ok", or "degraded" when the store refuses durable writes.

@@ -18,6 +18,7 @@ var operationParams = map[string][]string{
 	"call":           {"procedure", "args", "kwargs", "options"},
 	"event_classes":  nil,
 	"describe_class": {"class"},
+	"define_class":   {"class"},
 	"health":         nil,
 	"stats":          nil,
 }

@@ -2,7 +2,7 @@
 
 One ``GatewayProxy`` with a method per operation -- ``publish``, ``publish_batch``,
 ``issue_ticket``, ``revoke``, ``sessions``, ``kill_session``, ``call``, ``event_classes``,
-``describe_class``, ``health``, ``stats`` -- whatever representative carries it: HTTP/JSON and
+``describe_class``, ``define_class``, ``health``, ``stats`` -- whatever representative carries it: HTTP/JSON and
 XML-RPC (standard library only), or AMQP 0-9-1 (needs ``pika``). NATS is not supported from Python
 (the standard library has no NATS client): use the Go proxy or another transport.
 
@@ -105,6 +105,7 @@ OPERATION_PARAMS = {
     "call": ("procedure", "args", "kwargs", "options"),
     "event_classes": (),
     "describe_class": ("class",),
+    "define_class": ("class",),
     "health": (),
     "stats": (),
 }
@@ -1091,6 +1092,21 @@ class GatewayProxy:
     def describe_class(self, name):
         """Describes event class name."""
         return self.invoke("describe_class", {"class": name}).get("class") or {}
+
+    def define_class(self, definition):
+        """Defines or replaces an event class at run time.
+
+        definition is a dict with the keys of a ``[[realms.event_classes]]`` table (name, topic,
+        extends, description, strict, visibility, retention, fields). Answers
+        ``{"class": <the class as describe_class describes it>, "replaced": bool}``. A refused
+        definition raises GatewayError wamp.error.invalid_argument whose message names the key
+        (``class.fields.amount: ...``). The class lasts until the gateway restarts: put it in the
+        configuration file to keep it.
+        """
+        if not isinstance(definition, dict) or not definition:
+            raise ValueError("definition must be a non-empty dict")
+        res = self.invoke("define_class", {"class": definition})
+        return {"class": res.get("class") or {}, "replaced": bool(res.get("replaced"))}
 
     def health(self):
         """{"status": "ok" or "degraded", "store", "realm"}."""

@@ -260,6 +260,11 @@ def answers(op, req):
         if req.get("class") == "missing":
             raise gp.GatewayError("wamp.error.invalid_argument", 'no event class "missing"', {"class": "missing"})
         return {"class": {"name": "order.created", "fields": {"amount": "int"}}}
+    if op == "define_class":
+        d = req.get("class") or {}
+        if not isinstance((d.get("fields") or {}).get("amount"), str):
+            raise gp.GatewayError("wamp.error.invalid_argument", 'class.fields.amount: unknown type "integer"')
+        return {"class": {"name": d.get("name"), "topic": d.get("topic")}, "replaced": True}
     if op == "health":
         return {"status": "ok", "store": "none", "realm": "realm1"}
     if op == "stats":
@@ -469,6 +474,18 @@ class HTTPUnitBase:
         e = cm.exception
         self.assertEqual((e.uri, e.status, e.temporary), ("wamp.error.invalid_argument", 422, False))
         self.assertEqual(e.details, {"class": "missing"} if self.transport == "http" else {"fault_code": 422})
+
+    def test_define_class(self):
+        d = {"name": "pay", "topic": "com.pay", "fields": {"amount": "int"}}
+        self.assertEqual(self.p.define_class(d), {"class": {"name": "pay", "topic": "com.pay"}, "replaced": True})
+        self.assertEqual(self.last(), ("define_class", {"class": d}))
+        with self.assertRaises(gp.GatewayError) as cm:
+            self.p.define_class({"name": "pay", "topic": "com.pay", "fields": {"amount": {"type": "integer"}}})
+        e = cm.exception
+        self.assertEqual((e.uri, e.status), ("wamp.error.invalid_argument", 422))
+        self.assertIn("class.fields.amount", e.message)
+        with self.assertRaises(ValueError):
+            self.p.define_class({})
 
     def test_health_stats(self):
         self.assertEqual(self.p.health(), {"status": "ok", "store": "none", "realm": "realm1"})

@@ -51,7 +51,12 @@ type classState struct {
 
 // eventClasses checks realm r's [[realms.event_classes]]; p is "realms[i]".
 func (v *checker) eventClasses(p string, r *Realm) {
-	classes := r.EventClasses
+	v.classesIn(r.EventClasses, r, func(i int) string { return p + ".event_classes[" + strconv.Itoa(i) + "]" })
+}
+
+// classesIn checks classes as the event classes of realm r (its roles and URI rules); keyOf gives
+// the key path of the i-th class.
+func (v *checker) classesIn(classes []EventClass, r *Realm, keyOf func(int) string) {
 	if len(classes) == 0 {
 		return
 	}
@@ -62,7 +67,6 @@ func (v *checker) eventClasses(p string, r *Realm) {
 			roles[role.Name] = true
 		}
 	}
-	keyOf := func(i int) string { return p + ".event_classes[" + strconv.Itoa(i) + "]" }
 	names := map[string]int{}
 	topics := map[string]int{}
 	for i := range classes {

@@ -204,7 +204,7 @@ func (b *broker) publish(s *Session, m *wamp.Publish) {
 		s.protocolViolation("PUBLISH in payload passthru mode, but the publisher did not announce payload_passthru_mode")
 		return
 	}
-	class := b.realm.events.ByTopic(string(m.Topic))
+	class := b.realm.Events().ByTopic(string(m.Topic))
 	if class != nil {
 		if err := class.Validate(m.Args, m.Kwargs); err != nil {
 			s.sendError(wamp.PUBLISH, m.Request, wamp.ErrInvalidArgument, "event class \""+class.Name()+"\": "+err.Error())
@@ -308,27 +308,18 @@ func (b *broker) deliverLocked(p *publication) {
 			e.filters.Match(ev, func(sub any) { b.deliverTo(p, match, sub.(*subscription), check) })
 		}
 	}
-	// A class that is not public is checked per subscriber on pattern subscriptions; an exact
-	// subscription to its topic was checked at SUBSCRIBE.
-	var patternCheck *events.Class
+	// A class that is not public is checked per subscriber: on pattern subscriptions, and on
+	// exact ones too, which were checked at SUBSCRIBE against the class as it was then (a class
+	// redefined at run time, Realm.DefineEventClass, may have narrowed its visibility since).
+	var check *events.Class
 	if p.class != nil && !p.class.Visible("", false) {
-		patternCheck = p.class
+		check = p.class
 	}
-	b.index.each(p.topic, func(match string, e *topicEntry) {
-		if match == matchExact {
-			entry(match, e, nil)
-		} else {
-			entry(match, e, patternCheck)
-		}
-	})
+	b.index.each(p.topic, func(match string, e *topicEntry) { entry(match, e, check) })
 	if p.class != nil {
 		// Subscribers to a class receive the events of its subclasses.
 		for _, a := range p.class.Ancestors() {
 			if e, ok := b.index.get(matchExact, wamp.URI(a.Topic())); ok {
-				var check *events.Class
-				if !p.class.VisibleWherever(a) {
-					check = p.class
-				}
 				entry(matchAncestor, e, check)
 			}
 		}
@@ -444,7 +435,7 @@ func (b *broker) subscribe(s *Session, m *wamp.Subscribe) {
 	}
 	var schema *query.Schema
 	if match == matchExact {
-		if c := b.realm.events.ByTopic(string(topic)); c != nil {
+		if c := b.realm.Events().ByTopic(string(topic)); c != nil {
 			if !s.sees(c) {
 				s.sendError(wamp.SUBSCRIBE, m.Request, wamp.ErrNotAuthorized, "the events of class \""+c.Name()+"\" are not visible to role \""+s.authrole+"\"")
 				return

@@ -7,7 +7,7 @@ import "github.com/gateway-dev/gateway/wamp"
 
 func eventList(rl *Realm, caller *Session, _ wamp.List, _ wamp.Dict) metaResult {
 	out := []any{}
-	for _, c := range rl.events.List() {
+	for _, c := range rl.Events().List() {
 		if caller.sees(c) {
 			out = append(out, c.Summary())
 		}
@@ -20,7 +20,7 @@ func eventDescribe(rl *Realm, caller *Session, args wamp.List, _ wamp.Dict) meta
 	if bad != nil {
 		return *bad
 	}
-	c := rl.events.ByName(name)
+	c := rl.Events().ByName(name)
 	if c == nil || !caller.sees(c) {
 		return fail(wamp.ErrInvalidArgument, "no event class %q", name)
 	}

@@ -114,7 +114,7 @@ func queryTopic(rl *Realm, caller *Session, args wamp.List, _ wamp.Dict) metaRes
 		return fail(wamp.ErrInvalidURI, "invalid topic URI %q", topic)
 	}
 	var schema *query.Schema
-	if c := rl.events.ByTopic(topic); c != nil {
+	if c := rl.Events().ByTopic(topic); c != nil {
 		schema = c.Schema()
 	}
 	if _, err := compileFilter(src, schema); err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
@@ -25,17 +26,25 @@ const maxHistory = 10000
 func (b *broker) historyKey(topic string) string { return string(b.realm.cfg.Name) + " " + topic }
 
 // historyAppend returns the append that records p in its topic's event history (written before p
-// is delivered, see broker.storeDurably), or nil when none is kept: history is kept for the events
-// of classes with a retention setting, bounded by the first [[store.retention]] rule that matches
-// the topic when there is one, else by the class's retention.
+// is delivered, see broker.storeDurably), or nil when none is kept: history is kept for the topics
+// a [[store.retention]] rule matches, bounded by that rule, and for the events of classes with a
+// retention setting, bounded by the class's retention.
 func (b *broker) historyAppend(p *publication) *store.LogAppend {
 	st := b.realm.cfg.Store
-	if st == nil || p.class == nil {
+	if st == nil {
 		return nil
 	}
-	r := p.class.Retention()
-	if !r.Retained() {
-		return nil
+	var r store.Retention
+	ruled := false
+	if f := b.realm.cfg.HistoryRetention; f != nil {
+		r, ruled = f(string(p.topic))
+	}
+	if !ruled {
+		if p.class == nil || !p.class.Retention().Retained() {
+			return nil
+		}
+		cr := p.class.Retention()
+		r = store.Retention{MaxCount: uint64(cr.MaxEvents), MaxAge: cr.MaxAge}
 	}
 	payload, err := encodeStored(p)
 	if err != nil {
@@ -45,9 +54,34 @@ func (b *broker) historyAppend(p *publication) *store.LogAppend {
 	key := b.historyKey(string(p.topic))
 	a := &store.LogAppend{Topic: key, Event: store.Event{PublicationID: uint64(p.id), Codec: "msgpack", Payload: payload}}
 	if st.RetentionFor(key).IsZero() {
-		a.Retention = &store.Retention{MaxCount: uint64(r.MaxEvents), MaxAge: r.MaxAge}
+		a.Retention = &r
 	}
 	return a
+}
+
+// ruledHistoryTopics lists the topics whose history a [[store.retention]] rule keeps and whose
+// events sub receives: the logs in the store named "<realm> <topic>" that its pattern matches.
+func (b *broker) ruledHistoryTopics(sub *subscription) ([]string, error) {
+	if b.realm.cfg.HistoryRetention == nil {
+		return nil, nil
+	}
+	realm := string(b.realm.cfg.Name) + " "
+	prefix := realm
+	if sub.match != matchWildcard {
+		prefix += string(sub.topic)
+	}
+	var out []string
+	err := b.realm.cfg.Store.Topics(prefix, func(key string) bool {
+		topic := key[len(realm):]
+		if strings.IndexByte(topic, ' ') >= 0 {
+			return true // a persistent subscription's log, not a topic's history
+		}
+		if _, ruled := b.realm.cfg.HistoryRetention(topic); ruled && patternMatches(sub.match, sub.topic, wamp.URI(topic)) {
+			out = append(out, topic)
+		}
+		return true
+	})
+	return out, err
 }
 
 // encodeStored encodes what the store keeps of a publication (as an EVENT in MessagePack).
@@ -101,16 +135,37 @@ func getEvents(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) met
 	if !caller.allowed(auth.Subscribe, sub.topic) {
 		return fail(wamp.ErrNotAuthorized, "role %q may not subscribe to %q", caller.authrole, sub.topic)
 	}
-	classes := historyClasses(rl.events, sub)
-	if st == nil || len(classes) == 0 {
-		return fail(wamp.ErrInvalidArgument, "no event history for subscription %d: history is kept for event classes with a retention setting", id)
+	classes := historyClasses(rl.Events(), sub)
+	if st == nil {
+		return fail(wamp.ErrInvalidArgument, "no event history for subscription %d: the gateway has no store", id)
+	}
+	type source struct {
+		topic string
+		class *events.Class // nil for a topic without class
+	}
+	var sources []source
+	seen := map[string]bool{}
+	for _, c := range classes {
+		sources, seen[c.Topic()] = append(sources, source{c.Topic(), c}), true
+	}
+	ruled, err := b.ruledHistoryTopics(sub)
+	if err != nil {
+		return fail(wamp.ErrUnavailable, "event history unavailable: %v", err)
+	}
+	for _, t := range ruled {
+		if !seen[t] {
+			sources, seen[t] = append(sources, source{t, b.realm.Events().ByTopic(t)}), true
+		}
+	}
+	if len(sources) == 0 {
+		return fail(wamp.ErrInvalidArgument, "no event history for subscription %d: history is kept for event classes with a retention setting and for topics a [[store.retention]] rule matches", id)
 	}
 	var all []historyEvent
-	for _, c := range classes {
-		if !caller.sees(c) || (o.topic != "" && c.Topic() != o.topic) {
+	for _, src := range sources {
+		if (src.class != nil && !caller.sees(src.class)) || (o.topic != "" && src.topic != o.topic) {
 			continue
 		}
-		stored, err := st.Range(b.historyKey(c.Topic()), 0, 0)
+		stored, err := st.Range(b.historyKey(src.topic), 0, 0)
 		if err != nil {
 			return fail(wamp.ErrUnavailable, "event history unavailable: %v", err)
 		}
@@ -119,11 +174,11 @@ func getEvents(rl *Realm, caller *Session, args wamp.List, kwargs wamp.Dict) met
 			if err != nil || !o.inTime(se.Time) {
 				continue
 			}
-			p := &publication{topic: wamp.URI(c.Topic()), kwargs: ev.Kwargs, details: ev.Details, class: c}
+			p := &publication{topic: wamp.URI(src.topic), kwargs: ev.Kwargs, details: ev.Details, class: src.class}
 			if sub.filter != nil && !sub.filter.Eval(ev.Kwargs, p.meta()) {
 				continue
 			}
-			all = append(all, historyEvent{at: se.Time, seq: se.Seq, topic: c.Topic(), ev: ev})
+			all = append(all, historyEvent{at: se.Time, seq: se.Seq, topic: src.topic, ev: ev})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b historyEvent) int {

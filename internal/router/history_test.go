@@ -120,3 +120,62 @@ func TestEventHistorySurvivesRestart(t *testing.T) {
 		t.Fatalf("history after restart: %v", l)
 	}
 }
+
+// A [[store.retention]] rule keeps the history of topics without an event class, for exact, prefix
+// and wildcard subscriptions, bounded by the rule.
+func TestEventHistoryByRetentionRule(t *testing.T) {
+	cfg, err := config.Parse("test.toml", []byte(`
+[[store.retention]]
+topic = "com.example.news."
+match = "prefix"
+max_events = 3
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r, err := New(Config{Realms: []RealmConfig{{Name: "realm1", Store: st, HistoryRetention: HistoryRetention(&cfg.Store)}},
+		HelloTimeout: time.Second, GoodbyeTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, sub := join(t, r), join(t, r)
+	exact := sub.subscribe("com.example.news.sport", nil)
+	prefix := sub.subscribe("com.example.news.", wamp.Dict{"match": "prefix"})
+	wildcard := sub.subscribe("com.example..sport", wamp.Dict{"match": "wildcard"})
+	other := sub.subscribe("com.example.weather", nil)
+	for i := 1; i <= 7; i++ {
+		topic := wamp.URI("com.example.news.sport")
+		if i%2 == 0 {
+			topic = "com.example.news.politics"
+		}
+		pub.publish(topic, wamp.Dict{"acknowledge": true}, nil, wamp.Dict{"n": int64(i)})
+		recvAs[*wamp.Published](pub)
+	}
+	pub.publish("com.example.weather", wamp.Dict{"acknowledge": true}, nil, wamp.Dict{"n": int64(9)})
+	recvAs[*wamp.Published](pub)
+	sub.drain()
+	ns := func(id wamp.ID) string {
+		t.Helper()
+		var out []any
+		for _, e := range sub.callResult("wamp.subscription.get_events", wamp.List{id}, nil).Args[0].([]any) {
+			out = append(out, e.(map[string]any)["kwargs"].(map[string]any)["n"])
+		}
+		return fmt.Sprint(out)
+	}
+	// Each topic's log keeps its last 3: sport 3 5 7 (1 was dropped), politics 2 4 6.
+	if got := ns(exact); got != "[3 5 7]" {
+		t.Errorf("exact: %s", got)
+	}
+	if got := ns(prefix); got != "[2 3 4 5 6 7]" {
+		t.Errorf("prefix: %s", got)
+	}
+	if got := ns(wildcard); got != "[3 5 7]" {
+		t.Errorf("wildcard: %s", got)
+	}
+	sub.callError("wamp.subscription.get_events", nil, wamp.List{other}, wamp.ErrInvalidArgument)
+}

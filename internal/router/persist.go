@@ -222,7 +222,7 @@ func (b *broker) schemaFor(match string, topic wamp.URI) *query.Schema {
 	if match != matchExact {
 		return nil
 	}
-	if c := b.realm.events.ByTopic(string(topic)); c != nil {
+	if c := b.realm.Events().ByTopic(string(topic)); c != nil {
 		return c.Schema()
 	}
 	return nil
@@ -358,4 +358,20 @@ func StoreOptions(cfg *config.Store, log *slog.Logger) store.Options {
 		return r
 	}
 	return o
+}
+
+// HistoryRetention returns RealmConfig.HistoryRetention for the [[store.retention]] rules of cfg:
+// history is kept for the topics a rule matches, within its bounds; nil when there are no rules.
+func HistoryRetention(cfg *config.Store) func(topic string) (store.Retention, bool) {
+	if len(cfg.Retention) == 0 {
+		return nil
+	}
+	c := config.Store{Retention: append([]config.RetentionRule(nil), cfg.Retention...)}
+	return func(topic string) (store.Retention, bool) {
+		rule := c.RetentionFor(topic)
+		if rule == nil {
+			return store.Retention{}, false
+		}
+		return store.Retention{MaxCount: uint64(rule.MaxEvents), MaxAge: rule.MaxAge, MaxBytes: uint64(rule.MaxBytes)}, true
+	}
 }

@@ -84,7 +84,7 @@ func decodePersisted(rl *Realm, se store.StoredEvent) (*publication, error) {
 		}
 	}
 	if rl != nil {
-		p.class = rl.events.ByTopic(topic)
+		p.class = rl.Events().ByTopic(topic)
 	}
 	return p, nil
 }

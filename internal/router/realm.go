@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/config"
 	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/wamp"
@@ -21,19 +24,23 @@ type Realm struct {
 	uri    uriRule
 	broker *broker
 	dealer *dealer
-	authn  *auth.Authenticator // nil: anonymous sessions only
-	authz  *auth.Authorizer    // nil: everything allowed
-	events *events.Registry    // nil: no event classes
-	open   bool                // no roles configured: every session may do everything
+	authn  *auth.Authenticator             // nil: anonymous sessions only
+	authz  *auth.Authorizer                // nil: everything allowed
+	events atomic.Pointer[events.Registry] // nil: no event classes; swapped by DefineEventClass
+	open   bool                            // no roles configured: every session may do everything
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*Session
+
+	classMu   sync.Mutex          // serializes DefineEventClass
+	classDefs []config.EventClass // the definitions events was built from
 }
 
 func newRealm(r *Router, cfg RealmConfig) *Realm {
 	rl := &Realm{router: r, cfg: cfg, uri: uriRule{strict: cfg.StrictURIs}, sessions: map[wamp.ID]*Session{},
 		authn: cfg.Authenticator, authz: cfg.Authorizer, open: cfg.Authorizer == nil || cfg.Authorizer.Open(),
-		events: cfg.Events}
+		classDefs: slices.Clone(cfg.EventClasses)}
+	rl.events.Store(cfg.Events)
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
 	return rl
@@ -286,5 +293,7 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// Events returns the realm's event classes (nil when it has none).
-func (rl *Realm) Events() *events.Registry { return rl.events }
+// Events returns the realm's event classes (nil when it has none): the registry current at the
+// time of the call, which DefineEventClass may replace afterwards. Code that looks up several
+// classes for one message reads it once.
+func (rl *Realm) Events() *events.Registry { return rl.events.Load() }

@@ -70,7 +70,7 @@ func (b *broker) loadRetained() {
 			return true
 		}
 		topic := wamp.URI(key[len(prefix):])
-		p := &publication{id: ev.Publication, topic: topic, args: ev.Args, kwargs: ev.Kwargs, class: b.realm.events.ByTopic(string(topic))}
+		p := &publication{id: ev.Publication, topic: topic, args: ev.Args, kwargs: ev.Kwargs, class: b.realm.Events().ByTopic(string(topic))}
 		if len(ev.Details) > 0 {
 			p.details = ev.Details
 		}

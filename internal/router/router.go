@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/internal/auth"
+	"github.com/gateway-dev/gateway/internal/config"
 	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/peer"
 	"github.com/gateway-dev/gateway/internal/store"
@@ -44,8 +45,17 @@ type RealmConfig struct {
 	Authorizer *auth.Authorizer
 	// Events holds the realm's event classes; nil means none.
 	Events *events.Registry
+	// EventClasses are the definitions Events was built from, which Realm.DefineEventClass
+	// rebuilds the registry from (with the new class); Roles names the realm's configured roles,
+	// which a defined class's visibility may list (nil: no roles configured, any role may be
+	// listed). When Events is nil and EventClasses is not, New builds the registry.
+	EventClasses []config.EventClass
+	Roles        []string
 	// Store keeps durable state (retained events); nil keeps them in memory only.
 	Store *store.Store
+	// HistoryRetention, when set, says whether event history is kept for topic (beyond the event
+	// classes with retention) and within which bounds: the [[store.retention]] rules.
+	HistoryRetention func(topic string) (store.Retention, bool)
 }
 
 // Config configures a Router.
@@ -100,6 +110,13 @@ func New(cfg Config) (*Router, error) {
 		}
 		if _, dup := r.realms[rc.Name]; dup {
 			return nil, fmt.Errorf("router: realm %q configured twice", rc.Name)
+		}
+		if rc.Events == nil && len(rc.EventClasses) > 0 {
+			reg, err := events.NewRegistry(rc.EventClasses)
+			if err != nil {
+				return nil, fmt.Errorf("router: realm %q: %w", rc.Name, err)
+			}
+			rc.Events = reg
 		}
 		rl := newRealm(r, rc)
 		rl.broker.loadRetained()

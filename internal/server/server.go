@@ -104,7 +104,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 				Authenticator:           authn,
 				Authorizer:              authz,
 				Events:                  classes,
+				EventClasses:            r.EventClasses,
+				Roles:                   roleNames(r.Roles),
 				Store:                   s.store,
+				HistoryRetention:        router.HistoryRetention(&cfg.Store),
 			})
 		}
 		if err != nil {

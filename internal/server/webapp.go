@@ -24,7 +24,6 @@ func (s *Server) newWebapp() (*service.Service, error) {
 	cfg := service.Config{
 		Router:         s.router,
 		Realm:          wamp.URI(realm),
-		Events:         s.router.Realm(wamp.URI(realm)).Events(),
 		CallTimeout:    w.CallTimeout,
 		MaxCallTimeout: w.MaxCallTimeout,
 		Logger:         s.log.With("component", "webapp"),
@@ -49,3 +48,12 @@ func (s *Server) newWebapp() (*service.Service, error) {
 
 // Webapp returns the web-app Service, or nil when no representative is configured.
 func (s *Server) Webapp() *service.Service { return s.webapp }
+
+// roleNames lists the names of a realm's roles (nil when it has none).
+func roleNames(roles []config.Role) []string {
+	var out []string
+	for _, r := range roles {
+		out = append(out, r.Name)
+	}
+	return out
+}

@@ -44,6 +44,7 @@ var Operations = []Operation{
 	{"call", []string{"procedure", "args", "kwargs", "options"}, "call a procedure registered by a client (options.timeout in ms)"},
 	{"event_classes", nil, "list the event classes"},
 	{"describe_class", []string{"class"}, "describe one event class"},
+	{"define_class", []string{"class"}, "define or replace an event class (the keys of [[realms.event_classes]]); lasts until the gateway restarts"},
 	{"health", nil, "liveness and the state of the store"},
 	{"stats", nil, "sessions, subscriptions, registrations and counters"},
 }

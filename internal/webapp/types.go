@@ -135,6 +135,22 @@ type DescribeClassResponse struct {
 	Class wamp.Dict `json:"class"`
 }
 
+// DefineClassRequest is the body of define_class: one event class with the keys of a
+// [[realms.event_classes]] table (name, topic, extends, description, strict, visibility, retention,
+// fields), fields in the inline ({"amount": "int"}) or the detailed form ({"amount": {"type": "int",
+// "required": true}}). A class of the same name is replaced. The class lasts until the gateway
+// restarts: put it in the configuration file to keep it.
+type DefineClassRequest struct {
+	Class map[string]any `json:"class"`
+}
+
+// DefineClassResponse answers define_class with the new class's description (as
+// gateway.event.describe) and whether it replaced a class of the same name.
+type DefineClassResponse struct {
+	Class    wamp.Dict `json:"class"`
+	Replaced bool      `json:"replaced"`
+}
+
 // HealthResponse answers health.
 type HealthResponse struct {
 	// Status is "ok", or "degraded" when the store refuses durable writes.

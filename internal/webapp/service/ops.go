@@ -80,7 +80,7 @@ func (s *Service) publish(req *webapp.PublishRequest) (wamp.ID, error) {
 		if !isText {
 			return 0, webapp.Errorf(webapp.ErrMalformed, "options.class must be a string (an event class name)")
 		}
-		c := s.cfg.Events.ByName(name)
+		c := s.realm.Events().ByName(name)
 		if c == nil {
 			return 0, &webapp.Error{URI: wamp.ErrInvalidArgument, Message: "no event class \"" + name + "\"", Details: map[string]any{"class": name}}
 		}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gateway-dev/gateway/internal/events"
 	"github.com/gateway-dev/gateway/internal/router"
 	"github.com/gateway-dev/gateway/internal/typo"
 	"github.com/gateway-dev/gateway/wamp"
@@ -22,8 +21,6 @@ type Config struct {
 	// Router and Realm: the realm the operations act on.
 	Router *router.Router
 	Realm  wamp.URI
-	// Events are the realm's event classes (publish with options.class); nil means none.
-	Events *events.Registry
 	// IssueTicket issues a one-time ticket on Realm (the server's realm authenticator); nil refuses
 	// issue_ticket with wamp.error.unavailable.
 	IssueTicket func(authid, authrole string, ttl time.Duration, authextra wamp.Dict) (string, time.Time, error)
@@ -45,6 +42,7 @@ type Config struct {
 type Service struct {
 	cfg          Config
 	local        *router.Local
+	realm        *router.Realm
 	started      time.Time
 	publications atomic.Uint64
 	dedup        *publishDedup
@@ -78,7 +76,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webapp: %w", err)
 	}
-	s := &Service{cfg: cfg, local: local, started: time.Now(), dedup: newPublishDedup(cfg.DedupWindow, maxDedupIDs)}
+	s := &Service{cfg: cfg, local: local, realm: cfg.Router.Realm(cfg.Realm), started: time.Now(), dedup: newPublishDedup(cfg.DedupWindow, maxDedupIDs)}
 	s.ops = map[string]func(context.Context, []byte) (any, error){
 		"publish":        s.publishOp,
 		"publish_batch":  s.publishBatchOp,
@@ -89,6 +87,7 @@ func New(cfg Config) (*Service, error) {
 		"call":           s.callOp,
 		"event_classes":  s.eventClassesOp,
 		"describe_class": s.describeClassOp,
+		"define_class":   s.defineClassOp,
 		"health":         s.healthOp,
 		"stats":          s.statsOp,
 	}
