@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/gateway-dev/gateway/internal/webapp/xmlrpc"
 )
 
 // xmlrpcTransport is the XML-RPC transport: POST <URL>/RPC2, method gateway.<operation> with the
@@ -64,4 +66,27 @@ func (t *xmlrpcTransport) close() error {
 		t.client.CloseIdleConnections()
 	}
 	return nil
+}
+
+// errNotXMLRPC wraps every decoding error: the answer is not a well-formed XML-RPC response.
+var errNotXMLRPC = errors.New("not an XML-RPC response")
+
+// appendCall encodes a <methodCall> with the gateway's own XML-RPC codec, so that the proxy and the
+// representative agree on every type.
+func appendCall(dst []byte, method string, params []any) ([]byte, error) {
+	return xmlrpc.AppendCall(dst, method, params)
+}
+
+// decodeResponse decodes a <methodResponse>: its result as a generic value (int64, float64,
+// string, bool, []byte, time.Time, []any, map[string]any, nil), or its fault as an *Error.
+func decodeResponse(data []byte) (result any, fault *Error, err error) {
+	v, err := xmlrpc.DecodeResponse(data, xmlrpc.Limits{})
+	var f *xmlrpc.Fault
+	switch {
+	case errors.As(err, &f):
+		return nil, faultError(int64(f.Code), f.String), nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("%w: %w", errNotXMLRPC, err)
+	}
+	return v, nil, nil
 }
