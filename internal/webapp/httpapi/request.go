@@ -68,7 +68,7 @@ func checkContentType(ct string) *webapp.Error {
 		return webapp.Errorf(ErrUnsupportedMediaType, "unparsable Content-Type %q: use application/json", truncate(ct))
 	}
 	if media != "application/json" {
-		return webapp.Errorf(ErrUnsupportedMediaType, "Content-Type %q is not supported: use application/json", truncate(media))
+		return webapp.Errorf(ErrUnsupportedMediaType, "Content-Type %q is not supported: use application/json (with curl: -H 'Content-Type: application/json')", truncate(media))
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 		return webapp.Errorf(ErrUnsupportedMediaType, "charset %q is not supported: JSON must be UTF-8", truncate(cs))
