@@ -61,7 +61,8 @@ func TestSlowConsumer(t *testing.T) {
 
 	// The same Send loop feeds both; only the client that never reads is cut off.
 	var slowErr error
-	i := 0
+	i, maxQueued := 0, 0
+	type queueReporter interface{ QueuedBytes() int }
 	for ; i < 10000 && slowErr == nil; i++ {
 		msg := make([]byte, 4<<10)
 		copy(msg, fmt.Sprintf("msg %d", i))
@@ -70,6 +71,17 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatalf("Send to the fast client: %v", err)
 		}
 		expect(i)
+		if slowErr == nil {
+			maxQueued = max(maxQueued, slowSess.conn.(queueReporter).QueuedBytes())
+		}
+	}
+	// The queue the router's replay watches grows on the connection that does not read, up to the
+	// limit; the one that reads is drained.
+	if maxQueued < 32<<10 || maxQueued > cfg.MaxQueueBytes {
+		t.Errorf("the slow connection reported at most %d queued bytes, want between 32 KiB and %d", maxQueued, cfg.MaxQueueBytes)
+	}
+	if q := fastSess.conn.(queueReporter).QueuedBytes(); q > 8<<10 {
+		t.Errorf("the fast connection reports %d queued bytes after reading everything", q)
 	}
 	if !errors.Is(slowErr, peer.ErrSlowConsumer) {
 		t.Fatalf("slow client never hit the queue limit (%d messages): %v", i, slowErr)
