@@ -507,3 +507,33 @@ func TestWebappPublishMessageIDDeduplicates(t *testing.T) {
 	_, err = invoke(t, s, "publish", `{"topic": "com.shop.news", "options": {"message_id": 5}}`)
 	wantOpError(t, err, webapp.ErrMalformed, "message_id")
 }
+
+// A web-app publish to a topic with a persistent subscription is answered once stored: the client
+// that was away gets it when it comes back, with its sequence number.
+func TestWebappPublishReachesAbsentPersistentSubscriber(t *testing.T) {
+	s := startTOML(t, webappRealm)
+	url := s.Endpoints()[0].WebSocketURL
+	c := connect(t, url, 0, nil)
+	extra, _ := c.Details()["authextra"].(map[string]any)
+	token, _ := extra["client_token"].(string)
+	if token == "" {
+		t.Fatalf("no client token in WELCOME: %v", c.Details())
+	}
+	if _, err := c.Subscribe(ctx(t), "com.shop.orders", func(*wamp.Event) {}, wamp.Dict{"x_persistent": true}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	res, err := invoke(t, s, "publish", `{"topic": "com.shop.orders", "kwargs": {"order": 1}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := connectAs(t, s, "realm1", "", nil, wamp.Dict{"authextra": map[string]any{"client_token": token}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := subscribeChan(t, back, "com.shop.orders")
+	e := nextEvent(t, events)
+	if id, _ := res["publication"].(float64); wamp.ID(id) != e.Publication || e.Kwargs["order"] != int64(1) || e.Details["x_seq"] == nil {
+		t.Errorf("replayed %+v, published %v", e, res)
+	}
+}
