@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gateway-dev/gateway/bench/internal/host"
+
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 
@@ -216,8 +218,8 @@ func (c *comparison) setup(workDir string) error {
 	}
 	c.out = output{
 		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: machine{Revision: revision(c.root), CPUs: ncpu, CPUModel: readFirstLine("/proc/cpuinfo", "model name"),
-			Kernel: fileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(),
+		Machine: machine{Revision: host.Revision(c.root), CPUs: ncpu, CPUModel: host.ReadFirstLine("/proc/cpuinfo", "model name"),
+			Kernel: host.FileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(),
 			Pinned: c.pin, ServerCore: c.serverCore, ClientCore: c.clientCore},
 		Params: map[string]string{
 			"fanout": fmt.Sprintf("%d subscribers, 1 topic, %d B JSON payload, open-loop %g publications/s (%g deliveries/s), %s window after %s warm-up, acknowledge=true",
@@ -239,19 +241,6 @@ func (c *comparison) setup(workDir string) error {
 	logf("work directory %s; %d CPUs (%s); server core %d, client core %d, pinned=%v",
 		c.work, ncpu, c.out.Machine.CPUModel, c.serverCore, c.clientCore, c.pin)
 	return nil
-}
-
-// revision returns the gateway's git revision, marked "+dirty" with uncommitted changes.
-func revision(root string) string {
-	out, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	rev := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-		rev += "+dirty"
-	}
-	return rev
 }
 
 func (c *comparison) warn(format string, args ...any) {
@@ -284,7 +273,7 @@ func (c *comparison) measure(ctx context.Context) {
 				return
 			}
 			r := c.out.Servers[kind]
-			busy := waitQuiet(ctx, 0.15, c.quietWait)
+			busy := host.WaitQuiet(ctx, 0.15, c.quietWait, logf)
 			r.BusyBefore[w.name] = busy
 			if busy > 0.15 {
 				c.warn("%s %s: the machine was %.0f%% busy with other work before the run", kind, w.name, 100*busy)
@@ -317,7 +306,7 @@ func (c *comparison) fanout(ctx context.Context, s *server, r *serverResults) er
 			go func() {
 				time.Sleep(c.warmup + 1*time.Second)
 				logf("gateway: taking a %d s CPU profile", secs)
-				profDone <- cpuProfile(ctx, s.debug, secs, c.profilePath)
+				profDone <- host.CPUProfile(ctx, s.debug, secs, c.profilePath)
 			}()
 		}
 	}

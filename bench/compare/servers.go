@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gateway-dev/gateway/bench/internal/host"
 
 	"github.com/gateway-dev/gateway/internal/bench"
 )
@@ -49,16 +48,6 @@ func build(ctx context.Context, root, dir string) (gateway, nexusd string, err e
 	return gateway, nexusd, nil
 }
 
-// freePort returns a TCP port on 127.0.0.1 nobody listens on right now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // server is a running router under test.
 type server struct {
 	kind  string
@@ -82,11 +71,11 @@ func (c *comparison) pinned(core int, argv ...string) []string {
 // startServer starts a fresh router of the given kind, pinned to the server core with
 // GOMAXPROCS=1, and waits until it accepts connections.
 func (c *comparison) startServer(ctx context.Context, kind string) (*server, error) {
-	port, err := freePort()
+	port, err := host.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	dport, err := freePort()
+	dport, err := host.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +111,7 @@ func (c *comparison) startServer(ctx context.Context, kind string) (*server, err
 	go func() { s.done <- cmd.Wait() }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if ready(addr) && ready(daddr) {
+		if host.Ready(addr) && host.Ready(daddr) {
 			return s, nil
 		}
 		select {
@@ -139,15 +128,6 @@ func (c *comparison) startServer(ctx context.Context, kind string) (*server, err
 			return nil, fmt.Errorf("%s did not start listening on %s within 15s; see %s", kind, addr, logPath)
 		}
 	}
-}
-
-func ready(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 // stop ends the server: SIGTERM, then SIGKILL after 10 s.
@@ -200,102 +180,4 @@ func (c *comparison) runBench(ctx context.Context, s *server, scenario string, o
 		return nil, fmt.Errorf("reading the report of gateway bench %s: %w", scenario, err)
 	}
 	return &rep, nil
-}
-
-// cpuProfile saves a CPU profile of seconds from the server's pprof endpoint to path.
-func cpuProfile(ctx context.Context, debug string, seconds int, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+30)*time.Second)
-	defer cancel()
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, seconds)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// procStatBusy returns the busy and total jiffies of all CPUs from /proc/stat.
-func procStatBusy() (busy, total float64, err error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, errors.New("unexpected /proc/stat")
-	}
-	var v [8]float64
-	for i := range v {
-		v[i], _ = strconv.ParseFloat(f[i+1], 64)
-		total += v[i]
-	}
-	return total - v[3] - v[4], total, nil
-}
-
-// machineBusy returns the share of all CPUs that was busy over d.
-func machineBusy(d time.Duration) float64 {
-	b1, t1, err := procStatBusy()
-	if err != nil {
-		return 0
-	}
-	time.Sleep(d)
-	b2, t2, err := procStatBusy()
-	if err != nil || t2 <= t1 {
-		return 0
-	}
-	return (b2 - b1) / (t2 - t1)
-}
-
-// waitQuiet waits until the machine is at most threshold busy over one second, or maxWait passed;
-// it returns the last busy share measured.
-func waitQuiet(ctx context.Context, threshold float64, maxWait time.Duration) float64 {
-	deadline := time.Now().Add(maxWait)
-	for {
-		b := machineBusy(time.Second)
-		if b <= threshold || time.Now().After(deadline) || ctx.Err() != nil {
-			return b
-		}
-		logf("machine %.0f%% busy (other work); waiting for a quiet moment", 100*b)
-	}
-}
-
-// readFirstLine returns the first line of a file with the given prefix, without the prefix.
-func readFirstLine(path, prefix string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(v), ":"))
-		}
-	}
-	return ""
-}
-
-func fileText(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gateway-dev/gateway/bench/internal/host"
 
 	"github.com/nats-io/nats.go"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -31,16 +30,6 @@ func buildGateway(ctx context.Context, root, dir string) (string, error) {
 		return "", fmt.Errorf("building the gateway: %w", err)
 	}
 	return bin, nil
-}
-
-// freePort returns a TCP port on 127.0.0.1 nobody listens on right now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // gatewayConfig is the configuration file of every gateway the harness starts: the web-app
@@ -83,11 +72,11 @@ func (h *harness) pinned(core int, argv ...string) []string {
 // startGateway starts a fresh gateway pinned to the server core with GOMAXPROCS=1 and waits until
 // it accepts connections.
 func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
-	port, err := freePort()
+	port, err := host.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	dport, err := freePort()
+	dport, err := host.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +102,7 @@ func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
 	go func() { g.done <- cmd.Wait() }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if ready(addr) && ready(daddr) {
+		if host.Ready(addr) && host.Ready(daddr) {
 			return g, nil
 		}
 		select {
@@ -132,15 +121,6 @@ func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
 	}
 }
 
-func ready(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 // stop ends the gateway: SIGTERM, then SIGKILL after 10 s.
 func (g *gateway) stop() {
 	g.cmd.Process.Signal(syscall.SIGTERM)
@@ -151,34 +131,6 @@ func (g *gateway) stop() {
 		<-g.done
 	}
 	g.log.Close()
-}
-
-// cpuProfile saves a CPU profile of seconds from the gateway's pprof endpoint to path.
-func cpuProfile(ctx context.Context, debug string, seconds int, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+30)*time.Second)
-	defer cancel()
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debug, seconds)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // checkAMQP reports whether the broker at url accepts a connection.

@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gateway-dev/gateway/bench/internal/host"
+
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 
@@ -247,9 +249,9 @@ func (h *harness) setup(workDir string, ncpu int) error {
 	}
 	h.out = output{
 		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: machine{Revision: revision(h.root), CPUs: ncpu, CPUModel: readFirstLine("/proc/cpuinfo", "model name"),
-			Kernel: fileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(), Pinned: h.pin,
-			ServerCore: h.serverCore, ClientCore: h.clientCore, LoadAvg: fileText("/proc/loadavg"), BusyStart: machineBusy(time.Second)},
+		Machine: machine{Revision: host.Revision(h.root), CPUs: ncpu, CPUModel: host.ReadFirstLine("/proc/cpuinfo", "model name"),
+			Kernel: host.FileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(), Pinned: h.pin,
+			ServerCore: h.serverCore, ClientCore: h.clientCore, LoadAvg: host.FileText("/proc/loadavg"), BusyStart: host.MachineBusy(time.Second)},
 		Params: map[string]string{
 			"throughput": fmt.Sprintf("%d concurrent closed-loop publishers, no subscribers, %s window after %s warm-up, 100 B payload",
 				h.concurrency, h.duration, h.warmup),
@@ -310,17 +312,4 @@ func randomID() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// revision returns the gateway's git revision, marked "+dirty" with uncommitted changes.
-func revision(root string) string {
-	out, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	rev := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-		rev += "+dirty"
-	}
-	return rev
 }

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gateway-dev/gateway/bench/internal/host"
 
 	"github.com/gateway-dev/gateway/internal/bench"
 )
@@ -33,7 +32,7 @@ func (h *harness) measure(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			busy := waitQuiet(ctx, 0.15, h.quietWait)
+			busy := host.WaitQuiet(ctx, 0.15, h.quietWait, logf)
 			r.BusyBefore[work] = busy
 			if busy > 0.15 {
 				h.warn("%s %s: the machine was %.0f%% busy with other work before the run", t, work, 100*busy)
@@ -77,7 +76,7 @@ func (h *harness) runOne(ctx context.Context, g *gateway, t, work string, r *tra
 			go func() {
 				time.Sleep(h.warmup + time.Second)
 				logf("%s: taking a %d s CPU profile of the gateway", t, secs)
-				profDone <- cpuProfile(ctx, g.debug, secs, path)
+				profDone <- host.CPUProfile(ctx, g.debug, secs, path)
 			}()
 		}
 	}
@@ -146,76 +145,6 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 			w.onLine(line)
 		}
 	}
-}
-
-// procStatBusy returns the busy and total jiffies of all CPUs from /proc/stat.
-func procStatBusy() (busy, total float64, err error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, errors.New("unexpected /proc/stat")
-	}
-	var v [8]float64
-	for i := range v {
-		v[i], _ = strconv.ParseFloat(f[i+1], 64)
-		total += v[i]
-	}
-	return total - v[3] - v[4], total, nil
-}
-
-// machineBusy returns the share of all CPUs that was busy over d.
-func machineBusy(d time.Duration) float64 {
-	b1, t1, err := procStatBusy()
-	if err != nil {
-		return 0
-	}
-	time.Sleep(d)
-	b2, t2, err := procStatBusy()
-	if err != nil || t2 <= t1 {
-		return 0
-	}
-	return (b2 - b1) / (t2 - t1)
-}
-
-// waitQuiet waits until the machine is at most threshold busy over one second, or maxWait passed;
-// it returns the last busy share measured.
-func waitQuiet(ctx context.Context, threshold float64, maxWait time.Duration) float64 {
-	deadline := time.Now().Add(maxWait)
-	for {
-		b := machineBusy(time.Second)
-		if b <= threshold || time.Now().After(deadline) || ctx.Err() != nil {
-			return b
-		}
-		logf("machine %.0f%% busy (other work); waiting for a quiet moment", 100*b)
-	}
-}
-
-// readFirstLine returns the first line of a file with the given prefix, without the prefix.
-func readFirstLine(path, prefix string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(v), ":"))
-		}
-	}
-	return ""
-}
-
-func fileText(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // redact hides the password of a URL.
