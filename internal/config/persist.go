@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gateway-dev/gateway/wamp"
 )
 
 // Settings of [store] for persistent subscriptions and event logs (docs/PERSISTENCE.md).
@@ -27,9 +29,9 @@ const (
 
 // Match policies of a retention rule, as in SUBSCRIBE.Options.match.
 const (
-	MatchExact    = "exact"
-	MatchPrefix   = "prefix"
-	MatchWildcard = "wildcard"
+	MatchExact    = wamp.MatchExact
+	MatchPrefix   = wamp.MatchPrefix
+	MatchWildcard = wamp.MatchWildcard
 )
 
 // RetentionRule bounds the event logs of the topics it matches ([[store.retention]]): the logs
@@ -53,23 +55,7 @@ func (r *RetentionRule) setDefaults() { r.Match = MatchExact }
 // Matches reports whether the rule applies to topic. For the log of a prefix or wildcard
 // subscription, topic is the subscription's pattern, matched as if it were a topic.
 func (r *RetentionRule) Matches(topic string) bool {
-	switch r.Match {
-	case MatchPrefix:
-		return strings.HasPrefix(topic, r.Topic)
-	case MatchWildcard:
-		pc, tc := strings.Split(r.Topic, "."), strings.Split(topic, ".")
-		if len(pc) != len(tc) {
-			return false
-		}
-		for i := range pc {
-			if pc[i] != "" && pc[i] != tc[i] {
-				return false
-			}
-		}
-		return true
-	default:
-		return r.Topic == topic
-	}
+	return wamp.Matches(r.Match, wamp.URI(r.Topic), wamp.URI(topic))
 }
 
 // SyncMode returns Sync, or SyncGroup when it is empty.

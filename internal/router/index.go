@@ -9,9 +9,9 @@ import (
 
 // Match policies (SUBSCRIBE.Options.match, REGISTER.Options.match).
 const (
-	matchExact    = "exact"
-	matchPrefix   = "prefix"
-	matchWildcard = "wildcard"
+	matchExact    = wamp.MatchExact
+	matchPrefix   = wamp.MatchPrefix
+	matchWildcard = wamp.MatchWildcard
 )
 
 // patternIndex finds the entries (subscriptions or registrations) whose URI pattern matches a URI.

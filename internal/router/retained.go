@@ -1,7 +1,6 @@
 package router
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -103,23 +102,7 @@ func (r *retainedEvents) matching(match string, pattern wamp.URI) []*publication
 
 // patternMatches reports whether a subscription (match, pattern) covers topic.
 func patternMatches(match string, pattern, topic wamp.URI) bool {
-	switch match {
-	case matchPrefix:
-		return strings.HasPrefix(string(topic), string(pattern))
-	case matchWildcard:
-		pc, tc := strings.Split(string(pattern), "."), strings.Split(string(topic), ".")
-		if len(pc) != len(tc) {
-			return false
-		}
-		for i := range pc {
-			if pc[i] != "" && pc[i] != tc[i] {
-				return false
-			}
-		}
-		return true
-	default:
-		return pattern == topic
-	}
+	return wamp.Matches(match, pattern, topic)
 }
 
 // sendRetained sends s the retained events sub is eligible for. Callers hold b.mu, so that no live
