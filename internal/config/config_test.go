@@ -252,6 +252,22 @@ func TestErrors(t *testing.T) {
 		src  string
 		want string // the single expected problem, without the "file:" prefix
 	}{
+		{"web-app realm", "[webapp]\nrealm = \"nope\"\n",
+			`2: webapp.realm: no realm "nope" is configured`},
+		{"web-app http without credentials", "[webapp.http]\njson = true\n",
+			`1: webapp.http: no credentials are configured, so every request would be refused: set api_keys, hmac_keys or loopback_without_credentials = true`},
+		{"web-app http on a listener's address", "[[listeners]]\naddress = \"127.0.0.1:9100\"\n[webapp.http]\naddress = \"0.0.0.0:9100\"\nloopback_without_credentials = true\n",
+			`4: webapp.http.address: address "0.0.0.0:9100" is already used by listeners[0] (line 2): leave address empty to serve the web-app interface on the listener's port`},
+		{"web-app short api key", "[webapp.http]\napi_keys = [\"short\"]\n",
+			`2: webapp.http.api_keys[0]: an API key must be at least 16 characters`},
+		{"web-app amqp url", "[webapp.amqp]\nurl = \"http://x\"\nqueue = \"q\"\n",
+			`2: webapp.amqp.url: must be an amqp:// or amqps:// URL`},
+		{"web-app nats prefix", "[webapp.nats]\nurl = \"nats://127.0.0.1:4222\"\nsubject_prefix = \"gateway.>\"\n",
+			`3: webapp.nats.subject_prefix: must be a plain subject such as "gateway.api" (no wildcards, no leading or trailing dot)`},
+		{"web-app proxy transport", "[webapp.proxy]\ntransport = \"smtp\"\n",
+			`2: webapp.proxy.transport: must be http, xmlrpc, amqp or nats, got "smtp"`},
+		{"web-app proxy without its representative", "[webapp.proxy]\ntransport = \"nats\"\n",
+			`2: webapp.proxy.transport: "nats" needs a [webapp.nats] table`},
 		{"unknown key with hint", "[server]\nlog_levle = \"info\"\n",
 			`2: server.log_levle: unknown key (did you mean "log_level"?)`},
 		{"unknown key without hint", "\n\n[limits]\nfoo = 1\n",

@@ -36,7 +36,7 @@ func (c *Config) validate(errs *errorList, bad map[string]bool) {
 	v.persist(&c.Store)
 	v.clientToken(&c.ClientToken)
 	v.auth(&c.Auth)
-	v.webapp(&c.Webapp, c.Realms)
+	v.webapp(&c.Webapp, c.Realms, c.Listeners)
 }
 
 // has reports whether key was present in the file.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -137,7 +138,7 @@ func (h *WebappHTTP) JSONEnabled() bool { return h != nil && (h.JSON == nil || *
 func (h *WebappHTTP) XMLRPCEnabled() bool { return h != nil && (h.XMLRPC == nil || *h.XMLRPC) }
 
 // webapp checks [webapp] and fills the defaults of the representatives' tables.
-func (v *checker) webapp(w *Webapp, realms []Realm) {
+func (v *checker) webapp(w *Webapp, realms []Realm, listeners []Listener) {
 	const p = "webapp"
 	if w.Realm != "" {
 		found := false
@@ -158,7 +159,7 @@ func (v *checker) webapp(w *Webapp, realms []Realm) {
 		v.report(p+".max_call_timeout", "must be at least call_timeout (%v)", w.CallTimeout)
 	}
 	if h := w.HTTP; h != nil {
-		v.webappHTTP(p+".http", h)
+		v.webappHTTP(p+".http", h, listeners)
 	}
 	if a := w.AMQP; a != nil {
 		v.webappAMQP(p+".amqp", a)
@@ -171,10 +172,23 @@ func (v *checker) webapp(w *Webapp, realms []Realm) {
 	}
 }
 
-func (v *checker) webappHTTP(p string, h *WebappHTTP) {
+func (v *checker) webappHTTP(p string, h *WebappHTTP, listeners []Listener) {
 	if h.Address != "" {
 		if err := checkAddress(h.Address); err != nil {
 			v.report(p+".address", "%v", err)
+		} else {
+			host, port, _ := net.SplitHostPort(h.Address)
+			a := tcpAddr{strings.ToLower(host), port, p + ".address"}
+			for i, l := range listeners {
+				lh, lp, err := net.SplitHostPort(l.Address)
+				if l.Address == "" || err != nil {
+					continue
+				}
+				if key := "listeners[" + strconv.Itoa(i) + "].address"; a.conflicts(tcpAddr{strings.ToLower(lh), lp, key}) {
+					v.report(p+".address", "address %q is already used by listeners[%d]%s: leave address empty to serve the web-app interface on the listener's port", h.Address, i, v.at(key))
+					break
+				}
+			}
 		}
 	}
 	if !h.JSONEnabled() && !h.XMLRPCEnabled() {
