@@ -200,7 +200,9 @@ func TestWebappMalformedRequests(t *testing.T) {
 	for _, tc := range []struct{ op, body, part string }{
 		{"publish", `{"topic": 5}`, `field "topic": expected a string`},
 		{"publish", `{"topic": "a.b", "colour": 1}`, `unknown field "colour"`},
-		{"publish", `{"topic": "a.b"} {}`, "unexpected data"},
+		{"publish", `{"topic": "a.b"} {}`, "trailing bytes"},
+		{"publish_batch", `{"publications": [{"topic": "a.b", "args": {}}]}`, `field "args" of publications[0]: expected an array, got an object`},
+		{"publish_batch", `{"publications": 1}`, `field "publications": expected an array`},
 		{"publish", `[1]`, "must be a JSON object"},
 		{"publish", `{"topic": "a.b"`, "invalid JSON"},
 		{"publish", `{}`, "topic (or options.class) is required"},

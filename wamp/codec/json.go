@@ -735,3 +735,21 @@ func parseNumber(n json.Number) (any, error) {
 	}
 	return v, nil
 }
+
+// DecodeJSONValue decodes one JSON value (white space around it allowed, nothing else) into the
+// values the serializers produce: nil, bool, int64 (uint64 above its range), float64, string,
+// []byte (a WAMP JSON binary string, "\u0000" followed by base64), []any and map[string]any. It is
+// as strict as the JSON serializer: at most MaxDepth nesting, no duplicate keys, valid UTF-8.
+func DecodeJSONValue(b []byte) (any, error) {
+	d := jsonDecoder{data: b}
+	d.skipWS()
+	v, err := d.value(1)
+	if err != nil {
+		return nil, err
+	}
+	d.skipWS()
+	if d.pos != len(b) {
+		return nil, fmt.Errorf("%d trailing bytes after the value", len(b)-d.pos)
+	}
+	return v, nil
+}

@@ -336,3 +336,19 @@ func TestSameValuesAcrossSerializers(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeJSONValue(t *testing.T) {
+	v, err := DecodeJSONValue([]byte(` {"a": [1, -2, 2.5, 18446744073709551615, "x", true, null, {"b": {}}]} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := v.(map[string]any)["a"].([]any)
+	if l[0] != int64(1) || l[1] != int64(-2) || l[2] != 2.5 || l[3] != uint64(18446744073709551615) || l[4] != "x" || l[5] != true || l[6] != nil {
+		t.Errorf("decoded %#v", l)
+	}
+	for _, bad := range []string{``, `{"a": 1} {}`, `{"a": 1, "a": 2}`, `[1,`, "\"\xff\"", `{"a": 01}`} {
+		if _, err := DecodeJSONValue([]byte(bad)); err == nil {
+			t.Errorf("DecodeJSONValue(%q) accepted", bad)
+		}
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/gateway-dev/gateway/internal/webapp"
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/gateway-dev/gateway/internal/webapp"
+	"github.com/gateway-dev/gateway/wamp/codec"
 
 	"github.com/gateway-dev/gateway/wamp"
 )
@@ -112,4 +114,99 @@ func normalizeDict(d wamp.Dict) wamp.Dict {
 		d[k] = normalize(e)
 	}
 	return d
+}
+
+// decodePublish decodes a publish request (the body of publish, or one element of publish_batch)
+// with the serializers' JSON decoder, which yields WAMP's value set directly: this is the hot path
+// of every representative. The rules are decodeRequest's: one object, known fields of the right
+// types.
+func decodePublish(body []byte) (*webapp.PublishRequest, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || string(body) == "null" {
+		return &webapp.PublishRequest{}, nil
+	}
+	if body[0] != '{' {
+		return nil, webapp.Errorf(webapp.ErrMalformed, "the request body must be a JSON object")
+	}
+	v, err := codec.DecodeJSONValue(body)
+	if err != nil {
+		return nil, webapp.Errorf(webapp.ErrMalformed, "invalid JSON: %v", err)
+	}
+	return publishFields(v.(map[string]any), "")
+}
+
+// publishFields reads a decoded publish request object; at names its place in a batch ("" alone).
+func publishFields(m map[string]any, at string) (*webapp.PublishRequest, error) {
+	var req webapp.PublishRequest
+	for k, v := range m {
+		var ok bool
+		switch k {
+		case "topic":
+			req.Topic, ok = v.(string)
+		case "args":
+			req.Args, ok = v.([]any)
+		case "kwargs":
+			req.Kwargs, ok = v.(map[string]any)
+		case "options":
+			req.Options, ok = v.(map[string]any)
+		default:
+			return nil, webapp.Errorf(webapp.ErrMalformed, "invalid request: json: unknown field %q%s", k, at)
+		}
+		if !ok && v != nil {
+			want := map[string]string{"topic": "a string", "args": "an array", "kwargs": "an object", "options": "an object"}[k]
+			return nil, &webapp.Error{URI: webapp.ErrMalformed, Message: "field " + strconv.Quote(k) + at + ": expected " + want + ", got " + jsonType(v),
+				Details: map[string]any{"field": k}}
+		}
+	}
+	return &req, nil
+}
+
+// decodePublishBatch decodes a publish_batch request.
+func decodePublishBatch(body []byte) ([]*webapp.PublishRequest, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, webapp.Errorf(webapp.ErrMalformed, "the request body must be a JSON object with \"publications\"")
+	}
+	v, err := codec.DecodeJSONValue(body)
+	if err != nil {
+		return nil, webapp.Errorf(webapp.ErrMalformed, "invalid JSON: %v", err)
+	}
+	var list []any
+	for k, x := range v.(map[string]any) {
+		if k != "publications" {
+			return nil, webapp.Errorf(webapp.ErrMalformed, "invalid request: json: unknown field %q", k)
+		}
+		var ok bool
+		if list, ok = x.([]any); !ok && x != nil {
+			return nil, webapp.Errorf(webapp.ErrMalformed, "field \"publications\": expected an array, got %s", jsonType(x))
+		}
+	}
+	out := make([]*webapp.PublishRequest, len(list))
+	for i, x := range list {
+		m, ok := x.(map[string]any)
+		if !ok {
+			return nil, webapp.Errorf(webapp.ErrMalformed, "publications[%d]: expected an object, got %s", i, jsonType(x))
+		}
+		if out[i], err = publishFields(m, " of publications["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// jsonType names the JSON type of a decoded value, for messages.
+func jsonType(v any) string {
+	switch v.(type) {
+	case string, []byte:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	case nil:
+		return "null"
+	}
+	return "a number"
 }

@@ -10,11 +10,11 @@ import (
 )
 
 func (s *Service) publishOp(_ context.Context, body []byte) (any, error) {
-	var req webapp.PublishRequest
-	if err := decodeRequest(body, &req); err != nil {
+	req, err := decodePublish(body)
+	if err != nil {
 		return nil, err
 	}
-	id, dup, err := s.publishOnce(&req)
+	id, dup, err := s.publishOnce(req)
 	if err != nil {
 		return nil, err
 	}
@@ -51,16 +51,16 @@ func (s *Service) publishOnce(req *webapp.PublishRequest) (id wamp.ID, dup bool,
 }
 
 func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
-	var req webapp.PublishBatchRequest
-	if err := decodeRequest(body, &req); err != nil {
+	pubs, err := decodePublishBatch(body)
+	if err != nil {
 		return nil, err
 	}
-	if len(req.Publications) > MaxBatch {
-		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "a batch holds at most %d publications, got %d", MaxBatch, len(req.Publications))
+	if len(pubs) > MaxBatch {
+		return nil, webapp.Errorf(wamp.ErrInvalidArgument, "a batch holds at most %d publications, got %d", MaxBatch, len(pubs))
 	}
-	out := &webapp.PublishBatchResponse{Results: make([]webapp.BatchResult, len(req.Publications))}
-	for i := range req.Publications {
-		id, dup, err := s.publishOnce(&req.Publications[i])
+	out := &webapp.PublishBatchResponse{Results: make([]webapp.BatchResult, len(pubs))}
+	for i, req := range pubs {
+		id, dup, err := s.publishOnce(req)
 		if err != nil {
 			out.Results[i].Error = webapp.AsError(err)
 			continue
@@ -70,10 +70,11 @@ func (s *Service) publishBatchOp(_ context.Context, body []byte) (any, error) {
 	return out, nil
 }
 
-// publish runs one publication; the event is accepted (validated, stored when its topic is
-// durable, queued to every subscriber) when it returns.
+// publish runs one publication (decoded by decodePublish, so its values are WAMP's already); the
+// event is accepted (validated, stored when its topic is durable, queued to every subscriber)
+// when it returns.
 func (s *Service) publish(req *webapp.PublishRequest) (wamp.ID, error) {
-	opts := normalizeDict(req.Options)
+	opts := req.Options
 	topic := req.Topic
 	if v, ok := opts["class"]; ok {
 		name, isText := v.(string)
@@ -96,7 +97,7 @@ func (s *Service) publish(req *webapp.PublishRequest) (wamp.ID, error) {
 	if _, ok := opts["acknowledge"]; ok {
 		delete(opts, "acknowledge") // a web-app publish is always answered
 	}
-	id, err := s.local.Publish(wamp.URI(topic), normalizeList(req.Args), normalizeDict(req.Kwargs), opts)
+	id, err := s.local.Publish(wamp.URI(topic), req.Args, req.Kwargs, opts)
 	if err != nil {
 		return 0, fromRouter(err)
 	}
