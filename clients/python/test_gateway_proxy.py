@@ -751,12 +751,12 @@ class IntegrationTest(unittest.TestCase):
         authid = "alice-" + uuid.uuid4().hex[:8]
         t = self.p.issue_ticket(authid, "user", ttl=30, authextra={"tier": "gold"})
         self.assertEqual((t["authid"], t["authrole"], t["realm"]), (authid, "user", self.realm))
-        c, ready = self.client("--authid", authid, "--ticket", t["ticket"])
+        c, ready = self.client("--authid", authid, "--ticket=" + t["ticket"])
         self.assertEqual((ready["authid"], ready["authrole"]), (authid, "user"))
         sessions = self.p.sessions(authid=authid)
         self.assertEqual([s["session"] for s in sessions], [ready["session"]])
         # A one-time ticket works once.
-        again = WampClient(self, self.ws_url, self.realm, "--authid", authid, "--ticket", t["ticket"])
+        again = WampClient(self, self.ws_url, self.realm, "--authid", authid, "--ticket=" + t["ticket"])
         again.next("ABORT")
         self.assertTrue(self.p.kill_session(ready["session"], "wamp.close.killed", "bye"))
         self.assertEqual(c.next("LEFT")["reason"], "wamp.close.killed")
@@ -766,12 +766,12 @@ class IntegrationTest(unittest.TestCase):
 
     def test_revoke(self):
         authid = "bob-" + uuid.uuid4().hex[:8]
-        c, _ = self.client("--authid", authid, "--ticket", self.p.issue_ticket(authid, "user")["ticket"])
+        c, _ = self.client("--authid", authid, "--ticket=" + self.p.issue_ticket(authid, "user")["ticket"])
         unused = self.p.issue_ticket(authid, "user")
         r = self.p.revoke(authid)
         self.assertEqual((r["sessions"], r["tickets"]), (1, 1))
         c.next("LEFT")
-        late = WampClient(self, self.ws_url, self.realm, "--authid", authid, "--ticket", unused["ticket"])
+        late = WampClient(self, self.ws_url, self.realm, "--authid", authid, "--ticket=" + unused["ticket"])
         late.next("ABORT")
 
     def test_call(self):

@@ -62,14 +62,14 @@ class GatewayIntegrationTest(TransactionTestCase):
         self.assertEqual(r.status_code, 200)
         t = r.json()
         self.assertEqual(t["url"], settings.GATEWAY_WS_URL)
-        lst = Listener("--authid", "alice", "--ticket", t["ticket"])
+        lst = Listener("--authid", "alice", "--ticket=" + t["ticket"])
         try:
             welcome = lst.next()
             self.assertEqual(welcome, {"welcome": {"authid": "alice", "authrole": "user", "authmethod": "ticket"}})
         finally:
             lst.close()
         # One-time: the same ticket is refused afterwards.
-        again = Listener("--authid", "alice", "--ticket", t["ticket"])
+        again = Listener("--authid", "alice", "--ticket=" + t["ticket"])
         try:
             self.assertEqual(again.next()["abort"], "wamp.error.authentication_failed")
         finally:
@@ -77,10 +77,10 @@ class GatewayIntegrationTest(TransactionTestCase):
 
     def test_new_order_reaches_only_its_customer(self):
         self.client.login(username="alice", password="pw")
-        alice = Listener("--authid", "alice", "--ticket", self.client.post("/gateway/ticket").json()["ticket"],
+        alice = Listener("--authid", "alice", "--ticket=" + self.client.post("/gateway/ticket").json()["ticket"],
                          "--topic", "com.shop.order.created")
         self.client.login(username="bob", password="pw")
-        bob = Listener("--authid", "bob", "--ticket", self.client.post("/gateway/ticket").json()["ticket"],
+        bob = Listener("--authid", "bob", "--ticket=" + self.client.post("/gateway/ticket").json()["ticket"],
                        "--topic", "com.shop.order.created")
         try:
             for lst in (alice, bob):
