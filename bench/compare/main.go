@@ -67,24 +67,13 @@ type comparison struct {
 // output is what -json writes.
 type output struct {
 	Date     string                    `json:"date"`
-	Machine  machine                   `json:"machine"`
+	Machine  host.Machine              `json:"machine"`
 	Params   map[string]string         `json:"params"`
 	Servers  map[string]*serverResults `json:"servers"`
 	Table    []row                     `json:"table"`
 	Warnings []string                  `json:"warnings,omitempty"`
 	ElapsedS float64                   `json:"elapsed_s"`
 	Notes    map[string]string         `json:"notes"`
-}
-
-type machine struct {
-	Revision   string `json:"gateway_revision"`
-	CPUs       int    `json:"cpus"`
-	CPUModel   string `json:"cpu_model"`
-	Kernel     string `json:"kernel"`
-	GoVersion  string `json:"go_version"`
-	Pinned     bool   `json:"pinned"`
-	ServerCore int    `json:"server_core"`
-	ClientCore int    `json:"client_core"`
 }
 
 // serverResults are the raw reports of one server.
@@ -217,10 +206,8 @@ func (c *comparison) setup(workDir string) error {
 		c.warn("servers and client are NOT pinned (needs taskset and at least 2 CPUs): server numbers include client interference")
 	}
 	c.out = output{
-		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: machine{Revision: host.Revision(c.root), CPUs: ncpu, CPUModel: host.ReadFirstLine("/proc/cpuinfo", "model name"),
-			Kernel: host.FileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(),
-			Pinned: c.pin, ServerCore: c.serverCore, ClientCore: c.clientCore},
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: host.Describe(c.root, ncpu, c.pin, c.serverCore, c.clientCore),
 		Params: map[string]string{
 			"fanout": fmt.Sprintf("%d subscribers, 1 topic, %d B JSON payload, open-loop %g publications/s (%g deliveries/s), %s window after %s warm-up, acknowledge=true",
 				c.subscribers, c.payload, c.rate, c.rate*float64(c.subscribers), c.duration, c.warmup),

@@ -60,14 +60,6 @@ type server struct {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// pinned returns argv prefixed with taskset -c core when pinning is on.
-func (c *comparison) pinned(core int, argv ...string) []string {
-	if !c.pin {
-		return argv
-	}
-	return append([]string{"taskset", "-c", strconv.Itoa(core)}, argv...)
-}
-
 // startServer starts a fresh router of the given kind, pinned to the server core with
 // GOMAXPROCS=1, and waits until it accepts connections.
 func (c *comparison) startServer(ctx context.Context, kind string) (*server, error) {
@@ -99,7 +91,7 @@ func (c *comparison) startServer(ctx context.Context, kind string) (*server, err
 	if err != nil {
 		return nil, err
 	}
-	argv = c.pinned(c.serverCore, argv...)
+	argv = host.Taskset(c.pin, c.serverCore, argv...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
@@ -150,7 +142,7 @@ func (c *comparison) runBench(ctx context.Context, s *server, scenario string, o
 	if c.pin {
 		argv = append(argv, "--server-cpu", strconv.Itoa(c.serverCore))
 	}
-	argv = c.pinned(c.clientCore, argv...)
+	argv = host.Taskset(c.pin, c.clientCore, argv...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout = &out

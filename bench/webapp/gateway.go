@@ -61,14 +61,6 @@ type gateway struct {
 
 func (g *gateway) pid() int { return g.cmd.Process.Pid }
 
-// pinned returns argv prefixed with taskset -c core when pinning is on.
-func (h *harness) pinned(core int, argv ...string) []string {
-	if !h.pin {
-		return argv
-	}
-	return append([]string{"taskset", "-c", strconv.Itoa(core)}, argv...)
-}
-
 // startGateway starts a fresh gateway pinned to the server core with GOMAXPROCS=1 and waits until
 // it accepts connections.
 func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
@@ -90,7 +82,7 @@ func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the gateway log: %w", err)
 	}
-	argv := h.pinned(h.serverCore, h.gatewayBin, "--config", cfg)
+	argv := host.Taskset(h.pin, h.serverCore, h.gatewayBin, "--config", cfg)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")

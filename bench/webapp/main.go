@@ -82,16 +82,9 @@ type output struct {
 }
 
 type machine struct {
-	Revision   string  `json:"gateway_revision"`
-	CPUs       int     `json:"cpus"`
-	CPUModel   string  `json:"cpu_model"`
-	Kernel     string  `json:"kernel"`
-	GoVersion  string  `json:"go_version"`
-	Pinned     bool    `json:"pinned"`
-	ServerCore int     `json:"server_core"`
-	ClientCore int     `json:"client_core"`
-	LoadAvg    string  `json:"loadavg_at_start"`
-	BusyStart  float64 `json:"machine_busy_at_start"`
+	host.Machine
+	LoadAvg   string  `json:"loadavg_at_start"`
+	BusyStart float64 `json:"machine_busy_at_start"`
 }
 
 // transportRuns are the raw reports of one transport.
@@ -249,9 +242,8 @@ func (h *harness) setup(workDir string, ncpu int) error {
 	}
 	h.out = output{
 		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: machine{Revision: host.Revision(h.root), CPUs: ncpu, CPUModel: host.ReadFirstLine("/proc/cpuinfo", "model name"),
-			Kernel: host.FileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(), Pinned: h.pin,
-			ServerCore: h.serverCore, ClientCore: h.clientCore, LoadAvg: host.FileText("/proc/loadavg"), BusyStart: host.MachineBusy(time.Second)},
+		Machine: machine{Machine: host.Describe(h.root, ncpu, h.pin, h.serverCore, h.clientCore),
+			LoadAvg: host.FileText("/proc/loadavg"), BusyStart: host.MachineBusy(time.Second)},
 		Params: map[string]string{
 			"throughput": fmt.Sprintf("%d concurrent closed-loop publishers, no subscribers, %s window after %s warm-up, 100 B payload",
 				h.concurrency, h.duration, h.warmup),

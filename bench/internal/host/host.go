@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -146,4 +147,33 @@ func Revision(root string) string {
 		rev += "+dirty"
 	}
 	return rev
+}
+
+// Machine describes where a benchmark ran, for its report.
+type Machine struct {
+	Revision   string `json:"gateway_revision"`
+	CPUs       int    `json:"cpus"`
+	CPUModel   string `json:"cpu_model"`
+	Kernel     string `json:"kernel"`
+	GoVersion  string `json:"go_version"`
+	Pinned     bool   `json:"pinned"`
+	ServerCore int    `json:"server_core"`
+	ClientCore int    `json:"client_core"`
+}
+
+// Describe reads this machine's description; root is the repository (for its revision).
+func Describe(root string, cpus int, pinned bool, serverCore, clientCore int) Machine {
+	return Machine{
+		Revision: Revision(root), CPUs: cpus, CPUModel: ReadFirstLine("/proc/cpuinfo", "model name"),
+		Kernel: FileText("/proc/sys/kernel/osrelease"), GoVersion: runtime.Version(),
+		Pinned: pinned, ServerCore: serverCore, ClientCore: clientCore,
+	}
+}
+
+// Taskset returns argv prefixed with "taskset -c core" when pinned, else argv.
+func Taskset(pinned bool, core int, argv ...string) []string {
+	if !pinned {
+		return argv
+	}
+	return append([]string{"taskset", "-c", strconv.Itoa(core)}, argv...)
 }
