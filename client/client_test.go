@@ -517,9 +517,17 @@ func TestRouterEndsSession(t *testing.T) {
 		t.Fatalf("wamp.session.kill: %v", err)
 	}
 	recv(t, victim.Done(), "killed session to end")
+	// nexus queues the GOODBYE and closes the WebSocket without flushing its queue (its
+	// websocketPeer.Close discards queued messages), so now and then the GOODBYE never arrives and
+	// only the close frame does. The client must then say the router closed the connection; when
+	// the GOODBYE arrives, it must report its reason.
 	var ce *CloseError
-	if !errors.As(victim.Err(), &ce) || ce.Reason != "com.example.kicked" || ce.Abort {
-		t.Fatalf("Err() of a killed session = %v", victim.Err())
+	if err := victim.Err(); errors.As(err, &ce) {
+		if ce.Reason != "com.example.kicked" || ce.Abort {
+			t.Fatalf("Err() of a killed session = %v", err)
+		}
+	} else if err == nil || !strings.Contains(err.Error(), "closed by the router") {
+		t.Fatalf("Err() of a killed session = %v", err)
 	}
 	if _, err := victim.Call(ctx, "x", nil, nil, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Call on a killed session: %v", err)
