@@ -517,16 +517,10 @@ func TestRouterEndsSession(t *testing.T) {
 		t.Fatalf("wamp.session.kill: %v", err)
 	}
 	recv(t, victim.Done(), "killed session to end")
-	// nexus queues the GOODBYE and closes the WebSocket without flushing its queue (its
-	// websocketPeer.Close discards queued messages), so now and then the GOODBYE never arrives and
-	// only the close frame does. The client must then say the router closed the connection; when
-	// the GOODBYE arrives, it must report its reason.
+	// When nexus dropped its GOODBYE (see nexusDroppedIt) the client can only say the router closed
+	// the connection; when the GOODBYE arrives, it must report its reason.
 	var ce *CloseError
-	if err := victim.Err(); errors.As(err, &ce) {
-		if ce.Reason != "com.example.kicked" || ce.Abort {
-			t.Fatalf("Err() of a killed session = %v", err)
-		}
-	} else if err == nil || !strings.Contains(err.Error(), "closed by the router") {
+	if err := victim.Err(); !nexusDroppedIt(err) && (!errors.As(err, &ce) || ce.Reason != "com.example.kicked" || ce.Abort) {
 		t.Fatalf("Err() of a killed session = %v", err)
 	}
 	if _, err := victim.Call(ctx, "x", nil, nil, nil); !errors.Is(err, ErrClosed) {
@@ -727,7 +721,12 @@ func TestAuthentication(t *testing.T) {
 	cfg.Authenticate = func(*wamp.Challenge) (*wamp.Authenticate, error) {
 		return &wamp.Authenticate{Signature: "wrong"}, nil
 	}
-	_, err := Connect(ctx, nr.rs, cfg)
+	var err error
+	for range 10 { // see nexusDroppedIt
+		if _, err = Connect(ctx, nr.rs, cfg); !nexusDroppedIt(err) {
+			break
+		}
+	}
 	var ce *CloseError
 	if !errors.As(err, &ce) || !ce.Abort {
 		t.Fatalf("Connect with a wrong ticket: %v, want ABORT", err)
@@ -743,13 +742,29 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// nexusDroppedIt reports whether a join failed because the connection ended without the router's
+// answer. nexus queues an ABORT (or GOODBYE) and then closes the connection discarding its send
+// queue (its peers' Close), so now and then the answer is never written; tests that check how the
+// client reports the answer try again then.
+func nexusDroppedIt(err error) bool {
+	var ce *CloseError
+	return err != nil && !errors.As(err, &ce) && (strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "closed by the router"))
+}
+
 // TestNoSuchRealm checks that ABORT on HELLO is returned by Connect.
 func TestNoSuchRealm(t *testing.T) {
 	nr := startRouter(t, routerOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, url := range []string{nr.ws, nr.rs} {
-		_, err := Connect(ctx, url, Config{Realm: "nope"})
+		// nexus may close before its queued ABORT is written (it discards its send queue on close);
+		// try again then, so that the client is checked on an ABORT that arrives.
+		var err error
+		for range 10 {
+			if _, err = Connect(ctx, url, Config{Realm: "nope"}); !nexusDroppedIt(err) {
+				break
+			}
+		}
 		if !IsError(err, wamp.ErrNoSuchRealm) {
 			t.Errorf("Connect(%s) to an unknown realm: %v", url, err)
 		}
