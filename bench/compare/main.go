@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/bench/internal/host"
-
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 
@@ -269,7 +268,7 @@ func (c *comparison) measure(ctx context.Context) {
 			s, err := c.startServer(ctx, kind)
 			if err == nil {
 				err = w.fn(ctx, s, r)
-				s.stop()
+				s.Stop()
 			}
 			if err != nil {
 				r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", w.name, err))

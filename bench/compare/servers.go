@@ -11,11 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/gateway-dev/gateway/bench/internal/host"
-
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 
@@ -50,15 +47,11 @@ func build(ctx context.Context, root, dir string) (gateway, nexusd string, err e
 
 // server is a running router under test.
 type server struct {
+	*host.Process
 	kind  string
-	cmd   *exec.Cmd
 	url   string // WebSocket URL
 	debug string // pprof host:port
-	log   *os.File
-	done  chan error
 }
-
-func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // startServer starts a fresh router of the given kind, pinned to the server core with
 // GOMAXPROCS=1, and waits until it accepts connections.
@@ -86,59 +79,19 @@ func (c *comparison) startServer(ctx context.Context, kind string) (*server, err
 	case kindNexus:
 		argv = []string{c.nexusBin, "-ws", addr, "-debug", daddr, "-realm", "realm1"}
 	}
-	logPath := filepath.Join(c.work, kind+".log")
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	argv = host.Taskset(c.pin, c.serverCore, argv...)
+	p, err := host.Start(ctx, kind, argv, filepath.Join(c.work, kind+".log"), addr, daddr)
 	if err != nil {
 		return nil, err
 	}
-	argv = host.Taskset(c.pin, c.serverCore, argv...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("starting %s: %w", kind, err)
-	}
-	s := &server{kind: kind, cmd: cmd, url: "ws://" + addr + "/ws", debug: daddr, log: lf, done: make(chan error, 1)}
-	go func() { s.done <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if host.Ready(addr) && host.Ready(daddr) {
-			return s, nil
-		}
-		select {
-		case err := <-s.done:
-			lf.Close()
-			return nil, fmt.Errorf("%s exited at start (%v); see %s", kind, err, logPath)
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("%s did not start listening on %s within 15s; see %s", kind, addr, logPath)
-		}
-	}
-}
-
-// stop ends the server: SIGTERM, then SIGKILL after 10 s.
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-	s.log.Close()
+	return &server{Process: p, kind: kind, url: "ws://" + addr + "/ws", debug: daddr}, nil
 }
 
 // runBench runs `gateway bench` pinned to the client core against s and returns its report.
 // onProgress sees every progress line.
 func (c *comparison) runBench(ctx context.Context, s *server, scenario string, onProgress func(string), args ...string) (*bench.Report, error) {
 	argv := append([]string{c.gatewayBin, "bench", scenario, "--url", s.url, "--json",
-		"--server-pid", strconv.Itoa(s.pid()), "--server-debug", s.debug}, args...)
+		"--server-pid", strconv.Itoa(s.PID()), "--server-debug", s.debug}, args...)
 	if c.pin {
 		argv = append(argv, "--server-cpu", strconv.Itoa(c.serverCore))
 	}

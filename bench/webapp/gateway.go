@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gateway-dev/gateway/bench/internal/host"
@@ -52,14 +51,10 @@ func (h *harness) gatewayConfig(addr, debug string) string {
 
 // gateway is a running gateway under test.
 type gateway struct {
-	cmd   *exec.Cmd
+	*host.Process
 	url   string // WebSocket URL
 	debug string // pprof host:port
-	log   *os.File
-	done  chan error
 }
-
-func (g *gateway) pid() int { return g.cmd.Process.Pid }
 
 // startGateway starts a fresh gateway pinned to the server core with GOMAXPROCS=1 and waits until
 // it accepts connections.
@@ -77,52 +72,12 @@ func (h *harness) startGateway(ctx context.Context) (*gateway, error) {
 	if err := os.WriteFile(cfg, []byte(h.gatewayConfig(addr, daddr)), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the configuration: %w", err)
 	}
-	logPath := filepath.Join(h.work, "gateway.log")
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening the gateway log: %w", err)
-	}
 	argv := host.Taskset(h.pin, h.serverCore, h.gatewayBin, "--config", cfg)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("starting the gateway: %w", err)
+	p, err := host.Start(ctx, "the gateway", argv, filepath.Join(h.work, "gateway.log"), addr, daddr)
+	if err != nil {
+		return nil, err
 	}
-	g := &gateway{cmd: cmd, url: "ws://" + addr + "/ws", debug: daddr, log: lf, done: make(chan error, 1)}
-	go func() { g.done <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if host.Ready(addr) && host.Ready(daddr) {
-			return g, nil
-		}
-		select {
-		case err := <-g.done:
-			lf.Close()
-			return nil, fmt.Errorf("the gateway exited at start (%v); see %s", err, logPath)
-		case <-ctx.Done():
-			g.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			g.stop()
-			return nil, fmt.Errorf("the gateway did not listen on %s within 15s; see %s", addr, logPath)
-		}
-	}
-}
-
-// stop ends the gateway: SIGTERM, then SIGKILL after 10 s.
-func (g *gateway) stop() {
-	g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.done:
-	case <-time.After(10 * time.Second):
-		g.cmd.Process.Kill()
-		<-g.done
-	}
-	g.log.Close()
+	return &gateway{Process: p, url: "ws://" + addr + "/ws", debug: daddr}, nil
 }
 
 // checkAMQP reports whether the broker at url accepts a connection.

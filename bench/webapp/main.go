@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/bench/internal/host"
-
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 

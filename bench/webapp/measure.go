@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gateway-dev/gateway/bench/internal/host"
-
 	"github.com/gateway-dev/gateway/internal/bench"
 )
 
@@ -40,7 +39,7 @@ func (h *harness) measure(ctx context.Context) {
 			g, err := h.startGateway(ctx)
 			if err == nil {
 				err = h.runOne(ctx, g, t, work, r)
-				g.stop()
+				g.Stop()
 			}
 			if err != nil {
 				r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", work, err))
@@ -53,7 +52,7 @@ func (h *harness) measure(ctx context.Context) {
 // runOne runs one workload of transport t against g.
 func (h *harness) runOne(ctx context.Context, g *gateway, t, work string, r *transportRuns) error {
 	o := bench.Options{
-		Scenario: bench.Webapp, URL: g.url, ServerPID: g.pid(), Warmup: h.warmup, Duration: h.duration,
+		Scenario: bench.Webapp, URL: g.url, ServerPID: g.PID(), Warmup: h.warmup, Duration: h.duration,
 		WebappOptions: bench.WebappOptions{Transport: t, AMQPURL: h.amqpURL, AMQPQueue: h.queue,
 			NATSURL: h.natsURL, NATSPrefix: h.prefix, Concurrency: h.concurrency},
 	}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -176,4 +177,68 @@ func Taskset(pinned bool, core int, argv ...string) []string {
 		return argv
 	}
 	return append([]string{"taskset", "-c", strconv.Itoa(core)}, argv...)
+}
+
+// Process is a server started for a benchmark, its output going to a log file.
+type Process struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan error
+}
+
+// Start runs argv (already prefixed by Taskset when pinned) with GOMAXPROCS=1, its output appended
+// to logPath, and waits until every address in ready accepts connections (within 15 s). name says
+// what it is in errors.
+func Start(ctx context.Context, name string, argv []string, logPath string, ready ...string) (*Process, error) {
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening the %s log: %w", name, err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &Process{cmd: cmd, log: lf, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		up := true
+		for _, addr := range ready {
+			up = up && Ready(addr)
+		}
+		if up {
+			return p, nil
+		}
+		select {
+		case err := <-p.done:
+			lf.Close()
+			return nil, fmt.Errorf("%s exited at start (%v); see %s", name, err, logPath)
+		case <-ctx.Done():
+			p.Stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			return nil, fmt.Errorf("%s did not start listening on %v within 15s; see %s", name, ready, logPath)
+		}
+	}
+}
+
+// PID is the process's ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Stop ends the process: SIGTERM, then SIGKILL after 10 s.
+func (p *Process) Stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.log.Close()
 }

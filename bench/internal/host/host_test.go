@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,5 +46,29 @@ func TestReadFirstLineAndFileText(t *testing.T) {
 func TestMachineBusyIsAShare(t *testing.T) {
 	if b := MachineBusy(100 * time.Millisecond); b < 0 || b > 1 {
 		t.Errorf("MachineBusy = %v, want a share in [0, 1]", b)
+	}
+}
+
+func TestStartWaitsForTheServerAndStopEndsIt(t *testing.T) {
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	dir := t.TempDir()
+	p, err := Start(t.Context(), "http.server", []string{"/usr/bin/python3", "-m", "http.server", strconv.Itoa(port), "--bind", "127.0.0.1"},
+		filepath.Join(dir, "server.log"), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Ready(addr) || p.PID() <= 0 {
+		t.Fatalf("Start returned before %s was ready (pid %d)", addr, p.PID())
+	}
+	p.Stop()
+	if Ready(addr) {
+		t.Errorf("%s still accepts connections after Stop", addr)
+	}
+	if _, err := Start(t.Context(), "false", []string{"false"}, filepath.Join(dir, "false.log"), addr); err == nil || !strings.Contains(err.Error(), "exited at start") {
+		t.Errorf("a process that exits at once: %v", err)
 	}
 }
